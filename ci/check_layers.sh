@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Fails if an #include crosses the dependency direction:
+#   format <- builder <- cli,   format <- runtime <- cli
+# format includes none of ours; builder and runtime never include each other or cli.
+set -u
+top=${1:-$(dirname "$0")/..}
+cd "$top" || exit 2
+bad=0
+check() { # folder, forbidden folders...
+  local dir=$1; shift
+  for f in "$@"; do
+    hits=$(grep -rnE "#include[[:space:]]+[\"<]$f/" "$dir" 2>/dev/null)
+    if [ -n "$hits" ]; then
+      echo "layer violation: $dir/ must not include $f/:"; echo "$hits"; bad=1
+    fi
+  done
+}
+check format builder runtime cli
+check builder runtime cli
+check runtime builder cli
+[ $bad -eq 0 ] && echo "layers ok: format <- builder, runtime <- cli"
+exit $bad

@@ -1,0 +1,163 @@
+// `rafs unpack BOOTSTRAP -D BLOB_DIR -o OUT.tar`: the image's filesystem as a
+// PAX tar with every attribute the bootstrap holds. Written to a temp file
+// and renamed on success.
+#include <CLI/CLI.hpp>
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <map>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/image_json.hpp"
+#include "format/bootstrap.hpp"
+#include "format/chunk_reader.hpp"
+#include "format/file.hpp"
+#include "format/layout.hpp"
+
+namespace rafs::cli {
+
+namespace {
+
+struct UnpackOptions {
+  std::string bootstrap;
+  std::string blob_dir;
+  std::string output;
+};
+
+struct ArchiveWriteFree {
+  void operator()(archive* a) const noexcept { archive_write_free(a); }
+};
+using ArchiveWriter = std::unique_ptr<archive, ArchiveWriteFree>;
+struct EntryFree {
+  void operator()(archive_entry* e) const noexcept { archive_entry_free(e); }
+};
+using Entry = std::unique_ptr<archive_entry, EntryFree>;
+
+constexpr std::size_t k_copy_size = 1 << 20;
+
+Error archive_error(archive* a, const std::string& what) {
+  const char* msg = archive_error_string(a);
+  return make_error(Errc::io, what + ": " + (msg != nullptr ? msg : "libarchive error"));
+}
+
+// Tar paths are relative: "a/b"; the root is "./".
+std::string tar_path(const v5::Bootstrap& b, std::uint32_t i) {
+  return i == v5::Bootstrap::k_root ? std::string("./") : b.path(i).substr(1);
+}
+
+Entry make_entry(const v5::Bootstrap& b, std::uint32_t i) {
+  const v5::Inode& n = b.inode(i);
+  Entry e(archive_entry_new());
+  std::string path = tar_path(b, i);
+  archive_entry_copy_pathname(e.get(), path.c_str());
+  archive_entry_set_mode(e.get(), static_cast<mode_t>(n.mode));
+  archive_entry_set_uid(e.get(), n.uid);
+  archive_entry_set_gid(e.get(), n.gid);
+  archive_entry_set_mtime(e.get(), static_cast<time_t>(n.mtime), static_cast<long>(n.mtime_nsec));
+  if (S_ISCHR(n.mode) || S_ISBLK(n.mode)) {
+    archive_entry_set_rdevmajor(e.get(), major(n.rdev));
+    archive_entry_set_rdevminor(e.get(), minor(n.rdev));
+  }
+  if (n.is_symlink()) {
+    std::string target(b.symlink_target(i));
+    archive_entry_copy_symlink(e.get(), target.c_str());
+  }
+  if (n.is_reg()) {
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(n.size));
+  }
+  for (const auto& x : b.xattrs(i)) {
+    archive_entry_xattr_add_entry(e.get(), x.name.c_str(), x.value.data(), x.value.size());
+  }
+  return e;
+}
+
+Result<void> write_data(archive* a, v5::ChunkReader& reader, const v5::Bootstrap& b,
+                        std::uint32_t i, std::vector<std::uint8_t>& buf) {
+  const std::uint64_t size = b.inode(i).size;
+  for (std::uint64_t off = 0; off < size; off += buf.size()) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));
+    MutableBytes part(buf.data(), n);
+    if (auto r = reader.read_file(i, off, part, false); !r) {
+      return r.error().with_context(b.path(i));
+    }
+    if (archive_write_data(a, part.data(), part.size()) != static_cast<la_ssize_t>(n)) {
+      return archive_error(a, b.path(i));
+    }
+  }
+  return {};
+}
+
+Result<void> write_tar(const v5::Bootstrap& b, v5::ChunkReader& reader, int fd) {
+  ArchiveWriter a(archive_write_new());
+  if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
+      archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) {
+    return archive_error(a.get(), "tar writer");
+  }
+  std::map<std::uint64_t, std::string> first_link; // ino -> tar path written
+  std::vector<std::uint8_t> buf(k_copy_size);
+  Result<void> status;
+  for_each_in_tree(b, [&](std::uint32_t i) {
+    if (!status) {
+      return;
+    }
+    const v5::Inode& n = b.inode(i);
+    Entry e = make_entry(b, i);
+    bool hardlink = false;
+    if (n.is_hardlink()) {
+      auto [it, fresh] = first_link.emplace(n.ino, tar_path(b, i));
+      if (!fresh) {
+        archive_entry_copy_hardlink(e.get(), it->second.c_str());
+        archive_entry_set_size(e.get(), 0);
+        hardlink = true;
+      }
+    }
+    if (archive_write_header(a.get(), e.get()) < ARCHIVE_WARN) {
+      status = archive_error(a.get(), b.path(i));
+      return;
+    }
+    if (n.is_reg() && !hardlink) {
+      status = write_data(a.get(), reader, b, i, buf);
+    }
+  });
+  RAFS_TRY(status);
+  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    return archive_error(a.get(), "tar writer");
+  }
+  return {};
+}
+
+int run_unpack(const UnpackOptions& opt) {
+  auto b = v5::Bootstrap::open(opt.bootstrap);
+  if (!b) {
+    return report(b.error());
+  }
+  auto out = AtomicFile::create(opt.output);
+  if (!out) {
+    return report(out.error());
+  }
+  v5::ChunkReader reader(*b, opt.blob_dir);
+  if (auto r = write_tar(*b, reader, out->fd()); !r) {
+    return report(r.error().with_context(opt.output));
+  }
+  if (auto r = out->commit(); !r) {
+    return report(r.error());
+  }
+  return k_exit_ok;
+}
+
+} // namespace
+
+Action setup_unpack(CLI::App& app) {
+  auto opt = std::make_shared<UnpackOptions>();
+  app.add_option("BOOTSTRAP", opt->bootstrap, "Bootstrap file")->required();
+  app.add_option("-D,--blob-dir", opt->blob_dir, "Directory of blob files named by id")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  app.add_option("-o,--output", opt->output, "Tar file to write")->required();
+  return [opt] { return run_unpack(*opt); };
+}
+
+} // namespace rafs::cli

@@ -1,0 +1,53 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <map>
+
+#include "cli/commands.hpp"
+
+namespace rafs::cli {
+
+int report(const Error& error) {
+  std::fprintf(stderr, "rafs: %s\n", error.message.c_str());
+  return k_exit_bad_input;
+}
+
+} // namespace rafs::cli
+
+int main(int argc, char** argv) {
+  using namespace rafs::cli;
+  CLI::App app{"rafs: build, inspect and mount Nydus RAFS v5 images", "rafs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rafs 0.1.0");
+  std::map<CLI::App*, Action> actions;
+  auto add = [&](const char* name, const char* help, Action (*setup)(CLI::App&)) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    actions[sub] = setup(*sub);
+  };
+  add("dump", "Print a bootstrap: superblock, blobs, prefetch table and tree", setup_dump);
+  add("check", "Validate a bootstrap (and, with -D, every chunk of its blobs)", setup_check);
+  add("unpack", "Write the image's filesystem as a PAX tar", setup_unpack);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return k_exit_usage;
+  }
+  try {
+    for (CLI::App* sub : app.get_subcommands()) {
+      return actions.at(sub)();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rafs: internal error: %s\n", e.what());
+    return k_exit_bad_input;
+  }
+  return k_exit_usage;
+}

@@ -1,0 +1,13 @@
+# One imported target per third-party dependency. All are Debian packages (see README).
+find_package(PkgConfig REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(FUSE3 REQUIRED IMPORTED_TARGET fuse3)
+if(RAFS_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()

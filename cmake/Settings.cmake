@@ -1,0 +1,14 @@
+# Flags every target of ours links privately: warnings, -Werror in CI, sanitizers.
+add_library(rafs_settings INTERFACE)
+target_compile_options(rafs_settings INTERFACE -Wall -Wextra -Wshadow -Wnon-virtual-dtor
+  -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wpedantic -Wconversion
+  -Wsign-conversion -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+if(RAFS_WERROR)
+  target_compile_options(rafs_settings INTERFACE -Werror)
+endif()
+if(RAFS_SANITIZE)
+  target_compile_options(rafs_settings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(rafs_settings INTERFACE -fsanitize=address,undefined)
+endif()
+target_compile_definitions(rafs_settings INTERFACE _FILE_OFFSET_BITS=64)

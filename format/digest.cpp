@@ -1,0 +1,41 @@
+// The digest algorithm names, and one hasher type for either algorithm.
+#include "format/digest.hpp"
+
+namespace rafs {
+
+std::string_view digest_algo_name(DigestAlgo algo) noexcept {
+  switch (algo) {
+  case DigestAlgo::blake3:
+    return "blake3";
+  case DigestAlgo::sha256:
+    return "sha256";
+  }
+  return "unknown";
+}
+
+Hasher::Hasher(DigestAlgo algo) : m_algo(algo) {}
+
+void Hasher::update(Bytes data) {
+  if (m_algo == DigestAlgo::sha256) {
+    m_sha256.update(data);
+  } else {
+    m_blake3.update(data);
+  }
+}
+
+Digest Hasher::finalize() {
+  return m_algo == DigestAlgo::sha256 ? m_sha256.finalize() : m_blake3.finalize();
+}
+
+Digest digest_of(DigestAlgo algo, Bytes data) {
+  if (algo == DigestAlgo::sha256) {
+    Sha256 h;
+    h.update(data);
+    return h.finalize();
+  }
+  Blake3 h;
+  h.update(data);
+  return h.finalize();
+}
+
+} // namespace rafs

@@ -1,0 +1,85 @@
+// Chunk and inode digests: blake3 (our implementation) and sha256 (OpenSSL).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "format/bytes.hpp"
+
+namespace rafs {
+
+// The digest algorithms of RAFS. Values are ours (v5 stores a flag bit).
+enum class DigestAlgo : std::uint8_t { blake3 = 0, sha256 = 1 };
+
+using Digest = std::array<std::uint8_t, 32>;
+
+std::string_view digest_algo_name(DigestAlgo algo) noexcept;
+
+// Incremental BLAKE3 (hash mode, keyed mode, derive-key mode; extendable
+// output). Implemented from the BLAKE3 specification; portable C++.
+class Blake3 {
+public:
+  Blake3() noexcept;                                       // hash mode
+  static Blake3 keyed(const std::array<std::uint8_t, 32>& key) noexcept;
+  static Blake3 derive_key(std::string_view context) noexcept;
+
+  void update(Bytes data) noexcept;
+  // The first 32 bytes of output. Does not change the state.
+  Digest finalize() const noexcept;
+  // Any length of output (XOF). Does not change the state.
+  void finalize_xof(MutableBytes out) const noexcept;
+
+private:
+  struct Chunk {
+    std::array<std::uint32_t, 8> cv;
+    std::uint64_t counter;
+    std::array<std::uint8_t, 64> block;
+    std::uint8_t block_len;
+    std::uint8_t blocks_compressed;
+    std::uint32_t flags;
+  };
+  Blake3(const std::array<std::uint32_t, 8>& key, std::uint32_t flags) noexcept;
+  void push_cv(const std::array<std::uint32_t, 8>& cv, std::uint64_t total_chunks) noexcept;
+
+  std::array<std::uint32_t, 8> m_key;
+  Chunk m_chunk;
+  std::array<std::array<std::uint32_t, 8>, 54> m_stack; // enough for 2^64 bytes
+  std::uint8_t m_stack_len = 0;
+  std::uint32_t m_flags;
+};
+
+// Incremental SHA-256 over OpenSSL's EVP interface.
+class Sha256 {
+public:
+  Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void update(Bytes data);
+  Digest finalize(); // ends this hasher; call once
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// Either algorithm behind one type, for code that follows the image's flag.
+class Hasher {
+public:
+  explicit Hasher(DigestAlgo algo);
+  void update(Bytes data);
+  Digest finalize(); // call once
+private:
+  DigestAlgo m_algo;
+  Blake3 m_blake3;
+  Sha256 m_sha256;
+};
+
+Digest digest_of(DigestAlgo algo, Bytes data);
+
+} // namespace rafs
