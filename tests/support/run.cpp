@@ -51,7 +51,7 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input) {
   return r;
 }
 
-RunResult rafs(const std::vector<std::string>& args, const std::string& input) {
+RunResult run_rafs(const std::vector<std::string>& args, const std::string& input) {
   std::vector<std::string> argv{RAFS_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, input);

@@ -15,7 +15,7 @@ struct RunResult {
 // argv[0] is the program path. `input` is fed to stdin (then closed).
 RunResult run(const std::vector<std::string>& argv, const std::string& input = {});
 // run({RAFS_BINARY, args...})
-RunResult rafs(const std::vector<std::string>& args, const std::string& input = {});
+RunResult run_rafs(const std::vector<std::string>& args, const std::string& input = {});
 // A shell command line through /bin/sh -c.
 RunResult sh(const std::string& command);
 
