@@ -23,6 +23,7 @@ inline constexpr int k_exit_usage = 2;
 Action setup_dump(CLI::App& app);
 Action setup_check(CLI::App& app);
 Action setup_unpack(CLI::App& app);
+Action setup_create(CLI::App& app);
 
 // Prints "rafs: <message>" on stderr and returns k_exit_bad_input.
 int report(const Error& error);

@@ -146,6 +146,11 @@ Result<void> AtomicFile::write(Bytes data) {
   return {};
 }
 
+Result<void> AtomicFile::commit_as(const std::filesystem::path& final_path) {
+  m_final = final_path;
+  return commit();
+}
+
 Result<void> AtomicFile::commit() {
   if (::fsync(m_fd.get()) != 0) {
     return sys_error("fsync " + m_final.string());

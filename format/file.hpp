@@ -68,6 +68,9 @@ public:
   const std::filesystem::path& temp_path() const noexcept { return m_temp; }
   [[nodiscard]] Result<void> write(Bytes data);
   [[nodiscard]] Result<void> commit();
+  // Commits under another name (e.g. a blob named by its digest, known only
+  // once everything is written).
+  [[nodiscard]] Result<void> commit_as(const std::filesystem::path& final_path);
 
 private:
   AtomicFile() = default;
