@@ -123,6 +123,16 @@ int run_create(const CreateOptions& o) {
     std::fprintf(stderr, "rafs: warning: %s\n", w.c_str());
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto& stats = result->blob_stats;
+  std::printf("bootstrap: %s\n", result->bootstrap.c_str());
+  if (!result->blob_id.empty()) {
+    std::printf("blob: %s (%llu bytes, %llu chunks stored, %llu deduplicated)\n",
+                result->blob_id.c_str(), static_cast<unsigned long long>(stats.compressed_size),
+                static_cast<unsigned long long>(stats.chunks_stored),
+                static_cast<unsigned long long>(stats.dedup_hits));
+  } else {
+    std::printf("blob: none (no file data)\n");
+  }
   if (!o.output_json.empty()) {
     if (auto r = write_json_file(o.output_json, result_json(o, *result, (*source)->bytes_read(), seconds));
         !r) {

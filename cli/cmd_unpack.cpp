@@ -74,13 +74,74 @@ Entry make_entry(const v5::Bootstrap& b, std::uint32_t i) {
   return e;
 }
 
-Result<void> write_data(archive* a, v5::ChunkReader& reader, const v5::Bootstrap& b,
-                        std::uint32_t i, std::vector<std::uint8_t>& buf) {
+// Where a regular file's bytes are: data windows (one per chunk) and holes,
+// i.e. windows no chunk covers or whose chunk is all zeros (the builder
+// stores holes as deduplicated zero chunks).
+class ZeroChunks {
+public:
+  explicit ZeroChunks(DigestAlgo algo) : m_algo(algo) {}
+  bool is_zero(const v5::ChunkInfo& c) {
+    auto it = m_digests.find(c.uncompressed_size);
+    if (it == m_digests.end()) {
+      std::vector<std::uint8_t> zeros(c.uncompressed_size, 0);
+      it = m_digests.emplace(c.uncompressed_size, digest_of(m_algo, zeros)).first;
+    }
+    return it->second == c.block_id;
+  }
+
+private:
+  DigestAlgo m_algo;
+  std::map<std::uint32_t, Digest> m_digests;
+};
+
+bool window_is_hole(const v5::Bootstrap& b, std::uint32_t i, std::uint64_t off, std::uint64_t len,
+                    ZeroChunks& zeros) {
+  auto [first, last] = b.chunks_covering(i, off, len);
+  for (std::uint32_t k = first; k < last; ++k) {
+    if (!zeros.is_zero(b.chunk(i, k))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Declares the data regions of a file with holes, so the tar stays sparse.
+void add_sparse_map(archive_entry* e, const v5::Bootstrap& b, std::uint32_t i, ZeroChunks& zeros) {
   const std::uint64_t size = b.inode(i).size;
-  for (std::uint64_t off = 0; off < size; off += buf.size()) {
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));
+  const std::uint64_t step = b.chunk_size();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> data; // offset, length
+  bool any_hole = false;
+  for (std::uint64_t off = 0; off < size; off += step) {
+    std::uint64_t len = std::min(step, size - off);
+    if (window_is_hole(b, i, off, len, zeros)) {
+      any_hole = true;
+    } else if (!data.empty() && data.back().first + data.back().second == off) {
+      data.back().second += len;
+    } else {
+      data.emplace_back(off, len);
+    }
+  }
+  if (!any_hole) {
+    return;
+  }
+  if (data.empty()) {
+    data.emplace_back(size, 0); // all hole: one empty region at the end
+  }
+  for (auto [off, len] : data) {
+    archive_entry_sparse_add_entry(e, static_cast<la_int64_t>(off), static_cast<la_int64_t>(len));
+  }
+}
+
+Result<void> write_data(archive* a, v5::ChunkReader& reader, const v5::Bootstrap& b,
+                        std::uint32_t i, std::vector<std::uint8_t>& buf, ZeroChunks& zeros) {
+  const std::uint64_t size = b.inode(i).size;
+  const std::uint64_t step = std::min<std::uint64_t>(b.chunk_size(), buf.size());
+  for (std::uint64_t off = 0; off < size; off += step) {
+    auto n = static_cast<std::size_t>(std::min(step, size - off));
     MutableBytes part(buf.data(), n);
-    if (auto r = reader.read_file(i, off, part, false); !r) {
+    if (window_is_hole(b, i, off, n, zeros)) {
+      std::fill(part.begin(), part.end(), 0); // the writer skips it in a sparse entry
+    } else if (auto r = reader.read_file(i, off, part, false); !r) {
       return r.error().with_context(b.path(i));
     }
     if (archive_write_data(a, part.data(), part.size()) != static_cast<la_ssize_t>(n)) {
@@ -92,12 +153,13 @@ Result<void> write_data(archive* a, v5::ChunkReader& reader, const v5::Bootstrap
 
 Result<void> write_tar(const v5::Bootstrap& b, v5::ChunkReader& reader, int fd) {
   ArchiveWriter a(archive_write_new());
-  if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
+  if (archive_write_set_format_pax(a.get()) != ARCHIVE_OK ||
       archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) {
     return archive_error(a.get(), "tar writer");
   }
   std::map<std::uint64_t, std::string> first_link; // ino -> tar path written
   std::vector<std::uint8_t> buf(k_copy_size);
+  ZeroChunks zeros(b.digester());
   Result<void> status;
   for_each_in_tree(b, [&](std::uint32_t i) {
     if (!status) {
@@ -114,12 +176,15 @@ Result<void> write_tar(const v5::Bootstrap& b, v5::ChunkReader& reader, int fd) 
         hardlink = true;
       }
     }
+    if (n.is_reg() && !hardlink) {
+      add_sparse_map(e.get(), b, i, zeros);
+    }
     if (archive_write_header(a.get(), e.get()) < ARCHIVE_WARN) {
       status = archive_error(a.get(), b.path(i));
       return;
     }
     if (n.is_reg() && !hardlink) {
-      status = write_data(a.get(), reader, b, i, buf);
+      status = write_data(a.get(), reader, b, i, buf, zeros);
     }
   });
   RAFS_TRY(status);

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "format/utf8.hpp"
+
 namespace rafs::cli {
 
 std::string hex(std::uint64_t v) {
@@ -31,40 +33,13 @@ std::string perm_string(std::uint32_t mode) {
   return buf;
 }
 
-namespace {
 
-// Length of the valid UTF-8 sequence at s[i], or 0.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) {
-    return 0;
-  }
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) {
-      return 0;
-    }
-  }
-  return n;
-}
-
-} // namespace
-
-bool is_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t n = utf8_len(s, i);
-    if (n == 0) {
-      return false;
-    }
-    i += n;
-  }
-  return true;
-}
+bool is_utf8(std::string_view s) { return is_valid_utf8(s); }
 
 std::string escape(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size();) {
-    std::size_t n = utf8_len(s, i);
+    std::size_t n = utf8_sequence_length(s, i);
     auto c = static_cast<unsigned char>(s[i]);
     if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f || c == '\\'))) {
       char buf[8];

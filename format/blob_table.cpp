@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "format/layout.hpp"
+#include "format/utf8.hpp"
 
 namespace rafs::v5 {
 
@@ -35,27 +36,6 @@ std::vector<std::uint8_t> encode_ext_blob_table(const std::vector<BlobInfo>& blo
   return out;
 }
 
-namespace {
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) {
-      return false;
-    }
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) {
-        return false;
-      }
-    }
-    i += n;
-  }
-  return true;
-}
-
-} // namespace
 
 Result<std::vector<BlobInfo>> decode_blob_table(Bytes table) {
   std::vector<BlobInfo> blobs;
@@ -75,7 +55,7 @@ Result<std::vector<BlobInfo>> decode_blob_table(Bytes table) {
     if (b.id.size() > k_max_blob_id) {
       return make_error(Errc::corrupted, where + ": blob id longer than 255 bytes");
     }
-    if (!valid_utf8(b.id)) {
+    if (!is_valid_utf8(b.id)) {
       return make_error(Errc::corrupted, where + ": blob id is not valid UTF-8");
     }
     blobs.push_back(std::move(b));
