@@ -55,6 +55,10 @@ Result<std::vector<BlobInfo>> decode_blob_table(Bytes table) {
     if (b.id.size() > k_max_blob_id) {
       return make_error(Errc::corrupted, where + ": blob id longer than 255 bytes");
     }
+    if (b.id == "." || b.id == ".." || b.id.find('/') != std::string::npos) {
+      // The id names a file in the blob directory: it must not escape it.
+      return make_error(Errc::corrupted, where + ": blob id '" + b.id + "' is not a file name");
+    }
     if (!is_valid_utf8(b.id)) {
       return make_error(Errc::corrupted, where + ": blob id is not valid UTF-8");
     }

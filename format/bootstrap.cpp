@@ -199,7 +199,7 @@ Result<void> Bootstrap::check_chunks(std::uint32_t index) {
   const Entry& e = entry(index);
   const Inode& n = e.inode;
   const std::uint64_t cs = m_sb.block_size;
-  const std::uint64_t expected = (n.size + cs - 1) / cs;
+  const std::uint64_t expected = n.size / cs + (n.size % cs != 0 ? 1 : 0);
   const bool hole = (n.flags & k_inode_has_hole) != 0;
   if (hole ? n.child_count > expected : n.child_count != expected) {
     return fail(index, std::to_string(n.child_count) + " chunk records for a file of " +

@@ -107,7 +107,10 @@ Result<AtomicFile> AtomicFile::create(const std::filesystem::path& final_path) {
   if (dir.empty()) {
     dir = ".";
   }
-  std::string tmpl = (dir / ("." + final_path.filename().string() + ".tmp-XXXXXX")).string();
+  std::string leaf = ".";
+  leaf += final_path.filename().string();
+  leaf += ".tmp-XXXXXX";
+  std::string tmpl = (dir / leaf).string();
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0) {
     return sys_error("cannot create a file in " + dir.string());

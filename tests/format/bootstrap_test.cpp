@@ -323,6 +323,42 @@ TEST_SUITE("format::Bootstrap") {
     CHECK(b.chunks_covering(k_dir, 0, 10) == P{0, 0});
   }
 
+  TEST_CASE("a HAS_HOLE file may skip chunks: covering scans file offsets, holes read as zeros") {
+    TinyImage img = make_tiny_image();
+    rafs::v5::InodeSpec& two = img.at(k_two);
+    two.inode.flags = rafs::v5::k_inode_has_hole;
+    two.chunks.erase(two.chunks.begin()); // only [0x1000, 0x1001) is stored
+    two.inode.child_count = 1;
+    Bootstrap b = open_ok(img.encode());
+    using P = std::pair<std::uint32_t, std::uint32_t>;
+    CHECK(b.chunk_count(k_two) == 1u);
+    CHECK(b.chunks_covering(k_two, 0, 0x1000) == P{0, 0});
+    CHECK(b.chunks_covering(k_two, 0, 0x1001) == P{0, 1});
+    CHECK(b.chunks_covering(k_two, 0xFFF, 2) == P{0, 1});
+    CHECK(b.chunks_covering(k_two, 0x1000, 1) == P{0, 1});
+    CHECK(b.chunks_covering(k_two, 0x1001, 1) == P{0, 0});
+    rafs::test::TempDir dir;
+    img.write_blobs(dir.path());
+    rafs::v5::ChunkReader reader(b, dir.path());
+    Buf out(0x1001, 0xEE);
+    REQUIRE(reader.read_file(k_two, 0, out, true).ok());
+    Buf want(0x1001, 0);
+    want[0x1000] = img.contents.at("/two")[0x1000];
+    CHECK(out == want);
+  }
+
+  TEST_CASE("a HAS_HOLE file still needs ordered, in-range chunks and no more than ceil(size/cs)") {
+    TinyImage img = make_tiny_image();
+    img.at(k_two).inode.flags = rafs::v5::k_inode_has_hole;
+    std::swap(img.at(k_two).chunks[0], img.at(k_two).chunks[1]);
+    expect_open_error(img, {"inode 9", "chunk 1: file offset 0 is invalid"});
+    img = make_tiny_image();
+    img.at(k_one).inode.flags = rafs::v5::k_inode_has_hole;
+    img.at(k_one).chunks.push_back(img.at(k_one).chunks[0]);
+    img.at(k_one).inode.child_count = 2;
+    expect_open_error(img, {"inode 8", "2 chunk records for a file of 4096 bytes (expected 1)"});
+  }
+
   TEST_CASE("prefetch_table and blobs give the tables as written") {
     const TinyImage img = make_tiny_image();
     Bootstrap b = open_ok(img.encode());
@@ -827,10 +863,8 @@ TEST_SUITE("format::Bootstrap validation") {
                                            img.spec.blobs[1].id});
   }
 
-  TEST_CASE("a regular file whose size is near 2^64 with no chunk record is rejected" *
-            doctest::may_fail()) {
-    // ceil(size / chunk size) computed as (size + cs - 1) / cs wraps to 0 for
-    // sizes above 2^64 - cs, so a file claiming ~16 EiB with no chunk passes.
+  TEST_CASE("a regular file whose size is near 2^64 with no chunk record is rejected") {
+    // ceil(size / chunk size) must not wrap to 0 for sizes above 2^64 - cs.
     TinyImage img = make_tiny_image();
     img.at(k_empty).inode.size = UINT64_MAX;
     expect_open_error(img, {"inode 4", "chunk records for a file of 18446744073709551615 bytes"});
@@ -889,5 +923,55 @@ TEST_SUITE("format::Bootstrap validation") {
     for (std::size_t n = 8180; n < 8200; ++n) {
       try_length(n);
     }
+  }
+
+  TEST_CASE("any one corrupted byte either fails to open or leaves every accessor in bounds") {
+    const Buf full = make_tiny_image().encode();
+    int opened = 0;
+    int rejected = 0;
+    std::vector<std::size_t> bad; // positions whose image opened with an inconsistent view
+    std::uint64_t sink = 0;
+    for (std::size_t at = 0; at < full.size(); ++at) {
+      if (at >= 80 && at < 8192) {
+        continue; // reserved superblock bytes: covered by their own test
+      }
+      for (std::uint8_t mask : {std::uint8_t{0xFF}, std::uint8_t{0x01}, std::uint8_t{0x80}}) {
+        Buf b = full;
+        b[at] ^= mask;
+        auto r = open_bytes(std::move(b));
+        if (!r) {
+          ++rejected;
+          if (r.error().message.empty()) {
+            bad.push_back(at);
+          }
+          continue;
+        }
+        ++opened;
+        const Bootstrap& img = *r;
+        bool ok = true;
+        for (std::uint32_t i = 1; i <= img.inode_count(); ++i) {
+          auto found = img.lookup(img.path(i));
+          sink += found ? *found : 0;
+          sink += img.name(i).size() + img.symlink_target(i).size() + img.xattrs(i).size();
+          sink += img.ino_index(i) + img.parent_index(i);
+          for (std::uint32_t k = 0; k < img.chunk_count(i); ++k) {
+            sink += img.chunk(i, k).compressed_size;
+          }
+          auto [first, last] = img.chunks_covering(i, 0, UINT64_MAX);
+          ok = ok && first <= last && last <= img.chunk_count(i);
+          for (std::uint32_t c = img.child_begin(i); c < img.child_end(i); ++c) {
+            ok = ok && img.parent_index(c) == i;
+          }
+        }
+        sink += rafs::v5::verify_inode_digests(img).size();
+        if (!ok) {
+          bad.push_back(at);
+        }
+      }
+    }
+    CHECK(bad.empty());
+    CHECK(rejected > 0);
+    CHECK(opened > 0);
+    CHECK(sink > 0);
   }
 }
