@@ -114,8 +114,24 @@ int run_create(const CreateOptions& o) {
   if (!source) {
     return report(source.error());
   }
-  builder::BuildOutputs out{o.bootstrap, o.blob_dir, o.blob};
+  builder::BuildOutputs out{o.bootstrap, o.blob_dir, o.blob, {}};
+  if (::isatty(2) != 0) {
+    out.progress = [start, last = start](const builder::BuildProgress& p) mutable {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::milliseconds(250)) {
+        return;
+      }
+      last = now;
+      double secs = std::chrono::duration<double>(now - start).count();
+      double mb = static_cast<double>(p.bytes_read) / 1e6;
+      std::fprintf(stderr, "\rread %.1f MB (%.1f MB/s), %llu entries ", mb, mb / secs,
+                   static_cast<unsigned long long>(p.entries));
+    };
+  }
   auto result = builder::build(**source, *options, out);
+  if (out.progress) {
+    std::fprintf(stderr, "\n");
+  }
   if (!result) {
     return report(result.error());
   }

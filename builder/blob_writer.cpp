@@ -1,0 +1,186 @@
+#include "builder/blob_writer.hpp"
+
+#include <cstring>
+
+#include "format/codec.hpp"
+#include "format/layout.hpp"
+
+namespace rafs::builder {
+
+std::size_t BlobWriter::DigestKeyHash::operator()(const DigestKey& k) const noexcept {
+  std::uint64_t h = 0;
+  std::memcpy(&h, k.digest.data(), sizeof h);
+  return static_cast<std::size_t>(h ^ k.size);
+}
+
+BlobWriter::BlobWriter(const BuildOptions& options, BlobSink& sink)
+    : m_options(options), m_sink(sink),
+      m_max_in_flight(2 * std::size_t{std::max(1u, options.threads)} + 4) {
+  for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
+    m_workers.emplace_back([this] { work(); });
+  }
+  m_writer = std::thread([this] { write_loop(); });
+}
+
+BlobWriter::~BlobWriter() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_closing = true;
+    m_failed = m_failed || m_next_write != m_next_submit; // abandoned mid-way
+  }
+  m_job_ready.notify_all();
+  m_done_ready.notify_all();
+  m_space.notify_all();
+  for (auto& t : m_workers) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  if (m_writer.joinable()) {
+    m_writer.join();
+  }
+}
+
+void BlobWriter::fail(Error e) {
+  std::lock_guard lock(m_mutex);
+  if (!m_failed) {
+    m_failed = true;
+    m_error = std::move(e);
+  }
+  m_job_ready.notify_all();
+  m_done_ready.notify_all();
+  m_space.notify_all();
+}
+
+Result<std::uint32_t> BlobWriter::submit(std::vector<std::uint8_t> data, bool known_zero) {
+  std::unique_lock lock(m_mutex);
+  m_space.wait(lock, [&] { return m_failed || m_next_submit - m_next_write < m_max_in_flight; });
+  if (m_failed) {
+    return m_error;
+  }
+  std::uint32_t slot = m_next_submit++;
+  m_slots.emplace_back();
+  m_jobs.push_back(Job{slot, std::move(data), known_zero});
+  m_stats.chunks_submitted += 1;
+  m_job_ready.notify_one();
+  return slot;
+}
+
+void BlobWriter::work() {
+  ChunkCompressor compressor(m_options.compressor, m_options.compression_level);
+  std::map<std::uint32_t, Done> zero_chunks; // holes: hashed and compressed once per size
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(m_mutex);
+      m_job_ready.wait(lock, [&] { return m_failed || m_closing || !m_jobs.empty(); });
+      if (m_failed || m_jobs.empty()) {
+        return;
+      }
+      job = std::move(m_jobs.front());
+      m_jobs.pop_front();
+    }
+    const auto size = static_cast<std::uint32_t>(job.data.size());
+    auto cached = job.known_zero ? zero_chunks.find(size) : zero_chunks.end();
+    Done done;
+    if (cached != zero_chunks.end()) {
+      done = cached->second;
+    } else {
+      done.size = size;
+      done.digest = digest_of(m_options.digester, job.data);
+      auto compressed = compressor.compress(job.data, done.payload);
+      if (!compressed) {
+        fail(compressed.error());
+        return;
+      }
+      done.compressed = *compressed;
+      if (!done.compressed) {
+        done.payload = std::move(job.data);
+      }
+      if (job.known_zero) {
+        zero_chunks.emplace(size, done);
+      }
+    }
+    {
+      std::lock_guard lock(m_mutex);
+      m_done.emplace(job.slot, std::move(done));
+    }
+    m_done_ready.notify_all();
+  }
+}
+
+void BlobWriter::write_loop() {
+  for (;;) {
+    Done done;
+    std::uint32_t slot = 0;
+    {
+      std::unique_lock lock(m_mutex);
+      m_done_ready.wait(lock, [&] {
+        return m_failed || m_done.count(m_next_write) != 0 ||
+               (m_closing && m_next_write == m_next_submit);
+      });
+      if (m_failed || m_done.count(m_next_write) == 0) {
+        return;
+      }
+      auto node = m_done.extract(m_next_write);
+      done = std::move(node.mapped());
+      slot = m_next_write;
+    }
+    if (auto r = store(slot, done); !r) {
+      fail(r.error());
+      return;
+    }
+    {
+      std::lock_guard lock(m_mutex);
+      ++m_next_write;
+    }
+    m_space.notify_all();
+    m_done_ready.notify_all();
+  }
+}
+
+Result<void> BlobWriter::store(std::uint32_t slot, Done& done) {
+  DigestKey key{done.digest, done.size};
+  auto it = m_stored.find(key);
+  v5::ChunkInfo info;
+  if (it != m_stored.end()) {
+    info = it->second;
+    m_stats.dedup_hits += 1;
+    m_stats.dedup_bytes += done.size;
+  } else {
+    RAFS_TRY(m_sink.write(done.payload));
+    m_blob_hash.update(done.payload);
+    info.block_id = done.digest;
+    info.blob_index = 0;
+    info.flags = done.compressed ? v5::k_chunk_compressed : 0;
+    info.compressed_size = static_cast<std::uint32_t>(done.payload.size());
+    info.uncompressed_size = done.size;
+    info.compressed_offset = m_stats.compressed_size;
+    info.uncompressed_offset = m_stats.uncompressed_size;
+    info.index = static_cast<std::uint32_t>(m_stats.chunks_stored);
+    m_stats.chunks_stored += 1;
+    m_stats.compressed_size += done.payload.size();
+    m_stats.uncompressed_size += done.size;
+    m_stored.emplace(key, info);
+  }
+  std::lock_guard lock(m_mutex);
+  m_slots[slot] = info;
+  return {};
+}
+
+Result<void> BlobWriter::finish() {
+  {
+    std::unique_lock lock(m_mutex);
+    m_closing = true;
+    m_job_ready.notify_all();
+    m_done_ready.notify_all();
+    m_space.wait(lock, [&] { return m_failed || m_next_write == m_next_submit; });
+    if (m_failed) {
+      return m_error;
+    }
+  }
+  m_blob_id = to_hex(m_blob_hash.finalize());
+  return {};
+}
+
+} // namespace rafs::builder

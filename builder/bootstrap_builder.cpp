@@ -1,0 +1,162 @@
+#include "builder/bootstrap_builder.hpp"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <map>
+
+#include "format/layout.hpp"
+#include "format/superblock.hpp"
+
+namespace rafs::builder {
+
+namespace {
+
+// Nodes in index order (index = position + 1) with each node's parent index.
+struct Layout {
+  std::vector<const Node*> nodes;
+  std::vector<std::uint32_t> parent;      // by index - 1; 0 for the root
+  std::vector<std::uint32_t> child_index; // by index - 1; directories
+};
+
+Layout assign_indexes(const Node& root) {
+  Layout l;
+  l.nodes.push_back(&root);
+  l.parent.push_back(0);
+  l.child_index.push_back(0);
+  std::vector<std::uint32_t> stack{1};
+  while (!stack.empty()) {
+    std::uint32_t dir = stack.back();
+    stack.pop_back();
+    const Node& d = *l.nodes[dir - 1];
+    l.child_index[dir - 1] = static_cast<std::uint32_t>(l.nodes.size() + 1);
+    std::vector<std::uint32_t> subdirs;
+    for (const auto& [name, child] : d.children) {
+      l.nodes.push_back(child.get());
+      l.parent.push_back(dir);
+      l.child_index.push_back(0);
+      if (child->is_dir()) {
+        subdirs.push_back(static_cast<std::uint32_t>(l.nodes.size()));
+      }
+    }
+    stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
+  }
+  return l;
+}
+
+std::uint32_t rdev_of(const SourceEntry& a) {
+  if (a.kind != EntryKind::chardev && a.kind != EntryKind::blockdev) {
+    return 0;
+  }
+  return static_cast<std::uint32_t>(makedev(a.rdev_major, a.rdev_minor));
+}
+
+std::uint64_t dir_size(const Node& n) {
+  std::uint64_t sum = 0;
+  for (const auto& [name, child] : n.children) {
+    sum += name.size() + 8;
+  }
+  return sum == 0 ? 4096 : (sum + 4095) / 4096 * 4096;
+}
+
+std::uint64_t xattr_total(const std::vector<v5::Xattr>& xs) {
+  std::uint64_t t = 0;
+  for (const auto& x : xs) {
+    t += 4 + x.name.size() + 1 + x.value.size();
+  }
+  return t;
+}
+
+} // namespace
+
+v5::BootstrapSpec make_bootstrap(const BootstrapInputs& in, const BuildOptions& options) {
+  Layout l = assign_indexes(in.tree->root());
+  const auto count = static_cast<std::uint32_t>(l.nodes.size());
+
+  // Hard-link groups: regular files sharing FileData; ino = first index.
+  std::map<const FileData*, std::pair<std::uint32_t, std::uint32_t>> groups; // first, links
+  for (std::uint32_t i = 1; i <= count; ++i) {
+    const Node& n = *l.nodes[i - 1];
+    if (n.is_reg()) {
+      auto [it, fresh] = groups.emplace(n.data.get(), std::pair{i, 0u});
+      it->second.second += 1;
+    }
+  }
+
+  v5::BootstrapSpec spec;
+  spec.chunk_size = options.chunk_size;
+  spec.flags = v5::compressor_flag(options.compressor) | v5::digester_flag(options.digester) |
+               (options.repeatable ? 0 : v5::k_sb_explicit_uid_gid);
+  spec.blobs = in.blobs;
+  spec.inodes.resize(count);
+  std::uint64_t distinct = 0;
+  for (std::uint32_t i = 1; i <= count; ++i) {
+    const Node& n = *l.nodes[i - 1];
+    const SourceEntry& a = n.attr;
+    v5::InodeSpec& s = spec.inodes[i - 1];
+    v5::Inode& inode = s.inode;
+    s.name = i == 1 ? "/" : n.name;
+    s.xattrs = a.xattrs;
+    if (!s.xattrs.empty()) {
+      spec.flags |= v5::k_sb_has_xattr;
+    }
+    inode.ino = i;
+    inode.parent = l.parent[i - 1];
+    inode.uid = options.repeatable ? 0 : a.uid;
+    inode.gid = options.repeatable ? 0 : a.gid;
+    inode.mode = a.mode;
+    inode.mtime = a.mtime;
+    inode.mtime_nsec = a.mtime_nsec;
+    inode.rdev = rdev_of(a);
+    inode.nlink = 1;
+    if (n.is_dir()) {
+      inode.size = dir_size(n);
+      inode.child_index = l.child_index[i - 1];
+      inode.child_count = static_cast<std::uint32_t>(n.children.size());
+      inode.nlink = 2;
+      for (const auto& [name, child] : n.children) {
+        inode.nlink += child->is_dir() ? 1u : 0u;
+      }
+    } else if (n.is_reg()) {
+      auto [first, links] = groups.at(n.data.get());
+      inode.ino = first;
+      inode.nlink = links;
+      inode.flags |= links > 1 ? v5::k_inode_hardlink : 0;
+      inode.size = n.data->size;
+      for (std::size_t k = 0; k < n.data->chunk_slots.size(); ++k) {
+        v5::ChunkInfo c = in.chunk(n.data->chunk_slots[k]);
+        c.file_offset = std::uint64_t{k} * options.chunk_size;
+        s.chunks.push_back(c);
+      }
+      inode.child_count = static_cast<std::uint32_t>(s.chunks.size());
+    } else if (a.kind == EntryKind::symlink) {
+      s.symlink = a.link_target;
+      inode.size = a.link_target.size();
+      inode.flags |= v5::k_inode_symlink;
+    }
+    inode.blocks = v5::blocks_for(inode.mode, inode.size, xattr_total(s.xattrs));
+    distinct += inode.ino == i ? 1 : 0;
+  }
+  spec.inodes_count = distinct;
+
+  // Digests bottom-up: children always have larger indexes than parents.
+  for (std::uint32_t i = count; i >= 1; --i) {
+    v5::InodeSpec& s = spec.inodes[i - 1];
+    Hasher h(options.digester);
+    if (S_ISREG(s.inode.mode)) {
+      for (const auto& c : s.chunks) {
+        h.update(c.block_id);
+      }
+    } else if (S_ISLNK(s.inode.mode)) {
+      h.update(Bytes(reinterpret_cast<const std::uint8_t*>(s.symlink.data()), s.symlink.size()));
+    } else if (S_ISDIR(s.inode.mode)) {
+      for (std::uint32_t c = 0; c < s.inode.child_count; ++c) {
+        h.update(spec.inodes[s.inode.child_index + c - 1].inode.digest);
+      }
+    }
+    s.inode.digest = h.finalize();
+  }
+  return spec;
+}
+
+} // namespace rafs::builder

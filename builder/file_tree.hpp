@@ -1,0 +1,60 @@
+// The image's tree while it is built: entries inserted in source order,
+// children kept sorted by raw name bytes, hard links sharing their file data.
+//
+// Rules (what a demanding nydus-image user expects from a tar layer):
+// - missing parent directories are created 0755 root:root, mtime 0, and get
+//   their real attributes if their own entry comes later;
+// - a later entry for the same path wins; a directory over a directory keeps
+//   the children, anything else drops the old subtree;
+// - a hard link to a regular file shares its data and attributes (one inode
+//   in the image); a hard link to anything else becomes a copy (RAFS groups
+//   regular files only);
+// - an entry below a non-directory is an error.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "builder/source_entry.hpp"
+#include "format/error.hpp"
+
+namespace rafs::builder {
+
+// The contents of a regular file: shared by every hard link to it.
+struct FileData {
+  std::uint64_t size = 0;
+  std::vector<std::uint32_t> chunk_slots; // BlobWriter slot ids, in file order
+};
+
+struct Node {
+  std::string name;
+  Node* parent = nullptr;
+  SourceEntry attr;                      // path unused; kind never hardlink
+  std::shared_ptr<FileData> data;        // regular files only
+  std::map<std::string, std::unique_ptr<Node>> children; // std::string orders bytes unsigned
+
+  bool is_dir() const noexcept { return attr.kind == EntryKind::directory; }
+  bool is_reg() const noexcept { return attr.kind == EntryKind::regular; }
+};
+
+class FileTree {
+public:
+  FileTree();
+
+  Node& root() noexcept { return *m_root; }
+  const Node& root() const noexcept { return *m_root; }
+
+  // Inserts (or replaces) the node for `entry` and returns it. For a regular
+  // file the caller fills node.data->chunk_slots afterwards.
+  [[nodiscard]] Result<Node*> insert(const SourceEntry& entry);
+  Node* find(std::string_view path);
+
+private:
+  Result<Node*> parent_of(std::string_view path, std::string_view& leaf);
+  std::unique_ptr<Node> m_root;
+};
+
+} // namespace rafs::builder

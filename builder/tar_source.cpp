@@ -1,0 +1,211 @@
+#include "builder/tar_source.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "format/layout.hpp"
+
+namespace rafs::builder {
+
+namespace {
+
+struct ArchiveReadFree {
+  void operator()(archive* a) const noexcept { archive_read_free(a); }
+};
+using ArchiveReader = std::unique_ptr<archive, ArchiveReadFree>;
+
+constexpr std::size_t k_read_block = 1 << 20;
+
+class TarDataReader final : public DataReader {
+public:
+  archive* a = nullptr;
+  std::string entry;
+  Result<bool> next_block(const std::uint8_t*& data, std::size_t& len, std::uint64_t& offset) override {
+    const void* buf = nullptr;
+    size_t size = 0;
+    la_int64_t off = 0;
+    int r = archive_read_data_block(a, &buf, &size, &off);
+    if (r == ARCHIVE_EOF) {
+      return false;
+    }
+    if (r < ARCHIVE_WARN) {
+      const char* msg = archive_error_string(a);
+      return make_error(Errc::corrupted, entry + ": " + (msg != nullptr ? msg : "read error"));
+    }
+    data = static_cast<const std::uint8_t*>(buf);
+    len = size;
+    offset = static_cast<std::uint64_t>(off);
+    return true;
+  }
+};
+
+class TarSource final : public Source {
+public:
+  explicit TarSource(std::string name) : m_name(std::move(name)) {}
+
+  Result<void> open() {
+    m_archive.reset(archive_read_new());
+    archive* a = m_archive.get();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_gnutar(a);
+    archive_read_support_format_empty(a);
+    int r = m_name == "-" ? archive_read_open_fd(a, 0, k_read_block)
+                          : archive_read_open_filename(a, m_name.c_str(), k_read_block);
+    if (r != ARCHIVE_OK) {
+      return error("cannot open");
+    }
+    m_data.a = a;
+    return {};
+  }
+
+  Result<bool> next(SourceEntry& e) override {
+    archive_entry* ae = nullptr;
+    int r = archive_read_next_header(m_archive.get(), &ae);
+    if (r == ARCHIVE_EOF) {
+      return false;
+    }
+    if (r < ARCHIVE_WARN) {
+      return error(m_count == 0 ? "not a tar layer" : "after entry " + std::to_string(m_count));
+    }
+    ++m_count;
+    const char* raw = archive_entry_pathname(ae);
+    if (raw == nullptr) {
+      raw = archive_entry_pathname_utf8(ae);
+    }
+    std::string where = "entry " + std::to_string(m_count) + " '" + (raw != nullptr ? raw : "") + "'";
+    m_data.entry = m_name + ": " + where;
+    RAFS_TRY_ASSIGN(e.path, with_context(normalize_entry_path(raw != nullptr ? raw : "")));
+    return fill(e, ae, where);
+  }
+
+  DataReader& data() override { return m_data; }
+  std::uint64_t bytes_read() const override {
+    la_int64_t n = archive_filter_bytes(m_archive.get(), -1);
+    return n < 0 ? 0 : static_cast<std::uint64_t>(n);
+  }
+  std::vector<std::string> take_warnings() override { return std::exchange(m_warnings, {}); }
+
+private:
+  template <typename T> Result<T> with_context(Result<T> r) {
+    if (!r) {
+      return r.error().with_context(m_name);
+    }
+    return r;
+  }
+
+  Error error(const std::string& what) {
+    const char* msg = archive_error_string(m_archive.get());
+    return make_error(Errc::corrupted, m_name + ": " + what + ": " +
+                                           (msg != nullptr ? msg : "unreadable archive"));
+  }
+
+  Result<bool> fill(SourceEntry& e, archive_entry* ae, const std::string& where) {
+    auto bad = [&](const std::string& what) {
+      return make_error(Errc::corrupted, m_name + ": " + where + ": " + what);
+    };
+    e.mode = archive_entry_mode(ae);
+    e.size = 0;
+    e.link_target.clear();
+    e.rdev_major = e.rdev_minor = 0;
+    la_int64_t uid = archive_entry_uid(ae);
+    la_int64_t gid = archive_entry_gid(ae);
+    if (uid < 0 || gid < 0 || uid > 0xFFFFFFFF || gid > 0xFFFFFFFF) {
+      return bad("uid/gid out of the 32-bit range");
+    }
+    e.uid = static_cast<std::uint32_t>(uid);
+    e.gid = static_cast<std::uint32_t>(gid);
+    time_t mtime = archive_entry_mtime(ae);
+    e.mtime = mtime < 0 ? 0 : static_cast<std::uint64_t>(mtime);
+    long nsec = archive_entry_mtime_nsec(ae);
+    e.mtime_nsec = nsec < 0 || nsec > 999999999 || mtime < 0 ? 0 : static_cast<std::uint32_t>(nsec);
+    if (const char* hl = archive_entry_hardlink(ae); hl != nullptr) {
+      e.kind = EntryKind::hardlink;
+      auto target = normalize_entry_path(hl);
+      if (!target) {
+        return bad("hard link target: " + target.error().message);
+      }
+      e.link_target = std::move(*target);
+    } else {
+      switch (archive_entry_filetype(ae)) {
+      case AE_IFREG: e.kind = EntryKind::regular; break;
+      case AE_IFDIR: e.kind = EntryKind::directory; break;
+      case AE_IFLNK: e.kind = EntryKind::symlink; break;
+      case AE_IFCHR: e.kind = EntryKind::chardev; break;
+      case AE_IFBLK: e.kind = EntryKind::blockdev; break;
+      case AE_IFIFO: e.kind = EntryKind::fifo; break;
+      case AE_IFSOCK: e.kind = EntryKind::socket; break;
+      default: return bad("unsupported entry type");
+      }
+    }
+    if (e.kind == EntryKind::regular) {
+      la_int64_t size = archive_entry_size(ae);
+      if (size < 0) {
+        return bad("negative size");
+      }
+      e.size = static_cast<std::uint64_t>(size);
+    }
+    if (e.kind == EntryKind::symlink) {
+      const char* t = archive_entry_symlink(ae);
+      if (t == nullptr) {
+        t = archive_entry_symlink_utf8(ae);
+      }
+      e.link_target = t != nullptr ? t : "";
+      if (e.link_target.empty() || e.link_target.size() > v5::k_max_symlink_size) {
+        return bad("symlink target is empty or longer than 4096 bytes");
+      }
+    }
+    if (e.kind == EntryKind::chardev || e.kind == EntryKind::blockdev) {
+      e.rdev_major = static_cast<std::uint32_t>(archive_entry_rdevmajor(ae));
+      e.rdev_minor = static_cast<std::uint32_t>(archive_entry_rdevminor(ae));
+    }
+    read_xattrs(e, ae, where);
+    return true;
+  }
+
+  void read_xattrs(SourceEntry& e, archive_entry* ae, const std::string& where) {
+    e.xattrs.clear();
+    archive_entry_xattr_reset(ae);
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    while (archive_entry_xattr_next(ae, &name, &value, &size) == ARCHIVE_OK) {
+      std::string n = name != nullptr ? name : "";
+      if (!v5::xattr_name_allowed(n) || size > v5::k_max_xattr_value || n.size() > v5::k_max_xattr_name) {
+        m_warnings.push_back(m_name + ": " + where + ": xattr '" + n +
+                             "' skipped (RAFS keeps user., security., trusted. and POSIX ACL xattrs)");
+        continue;
+      }
+      std::string v(static_cast<const char*>(value), size);
+      auto same = std::find_if(e.xattrs.begin(), e.xattrs.end(),
+                               [&](const v5::Xattr& x) { return x.name == n; });
+      if (same != e.xattrs.end()) {
+        same->value = std::move(v); // SCHILY and LIBARCHIVE copies of one xattr
+      } else {
+        e.xattrs.push_back({std::move(n), std::move(v)});
+      }
+    }
+    std::sort(e.xattrs.begin(), e.xattrs.end(),
+              [](const v5::Xattr& a, const v5::Xattr& b) { return a.name < b.name; });
+  }
+
+  std::string m_name;
+  ArchiveReader m_archive;
+  TarDataReader m_data;
+  std::uint64_t m_count = 0;
+  std::vector<std::string> m_warnings;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Source>> open_tar_source(const std::string& path) {
+  auto src = std::make_unique<TarSource>(path);
+  RAFS_TRY(src->open());
+  return std::unique_ptr<Source>(std::move(src));
+}
+
+} // namespace rafs::builder
