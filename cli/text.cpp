@@ -3,15 +3,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "format/bytes.hpp"
 #include "format/utf8.hpp"
 
 namespace rafs::cli {
 
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+std::string hex(std::uint64_t v) { return hex_number(v); }
 
 std::string iso_time(std::uint64_t sec, std::uint32_t nsec) {
   std::time_t t = static_cast<std::time_t>(sec);

@@ -12,12 +12,6 @@ namespace rafs::v5 {
 
 namespace {
 
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // Raw-byte name order: memcmp of the common length, then shorter first.
 bool name_less(std::string_view a, std::string_view b) noexcept {
   return a < b; // std::string_view compares as unsigned char_traits<char>::compare
@@ -54,7 +48,7 @@ DigestAlgo Bootstrap::digester() const noexcept { return digester_of(m_sb.flags)
 Error Bootstrap::fail(std::uint32_t index, std::string what) const {
   std::string where = "inode " + std::to_string(index);
   if (index >= 1 && index <= m_entries.size() && entry(index).offset != 0) {
-    where += " at offset " + hex(entry(index).offset);
+    where += " at offset " + hex_number(entry(index).offset);
   }
   return make_error(Errc::corrupted, where + ": " + std::move(what));
 }
@@ -80,14 +74,14 @@ Result<void> Bootstrap::load_tables() {
   Bytes all(m_bytes);
   auto blobs = decode_blob_table(all.subspan(m_sb.blob_table_offset, m_sb.blob_table_size));
   if (!blobs) {
-    return std::move(blobs).error().with_context("blob table at offset " + hex(m_sb.blob_table_offset));
+    return std::move(blobs).error().with_context("blob table at offset " + hex_number(m_sb.blob_table_offset));
   }
   m_blobs = std::move(*blobs);
   if (m_sb.extended_blob_table_entries > 0) {
     auto ext = all.subspan(m_sb.extended_blob_table_offset,
                            std::uint64_t{m_sb.extended_blob_table_entries} * sizeof(ExtBlobRecord));
     if (auto r = decode_ext_blob_table(ext, m_blobs); !r) {
-      return r.error().with_context("at offset " + hex(m_sb.extended_blob_table_offset));
+      return r.error().with_context("at offset " + hex_number(m_sb.extended_blob_table_offset));
     }
   }
   for (std::uint32_t i = 0; i < m_sb.prefetch_table_entries; ++i) {
@@ -97,7 +91,7 @@ Result<void> Bootstrap::load_tables() {
     }
     if (ino > m_sb.inode_table_entries) {
       return make_error(Errc::corrupted, "prefetch table entry " + std::to_string(i) + " at offset " +
-                                             hex(m_sb.prefetch_table_offset + 4 * i) + ": inode " +
+                                             hex_number(m_sb.prefetch_table_offset + 4 * i) + ": inode " +
                                              std::to_string(ino) + " does not exist");
     }
     m_prefetch.push_back(ino);
@@ -120,7 +114,7 @@ Result<void> Bootstrap::load_inode(std::uint32_t index) {
   const std::uint64_t off = std::uint64_t{slot} << 3;
   if (slot <= (k_sb_size >> 3) || slot >= (1u << 29) || off + sizeof(InodeRecord) > m_bytes.size()) {
     return make_error(Errc::corrupted, "inode table slot " + std::to_string(index) + " at offset " +
-                                          hex(slot_at) + ": record offset " + hex(off) +
+                                          hex_number(slot_at) + ": record offset " + hex_number(off) +
                                           " is outside the file");
   }
   Entry& e = m_entries[index - 1];
@@ -130,10 +124,10 @@ Result<void> Bootstrap::load_inode(std::uint32_t index) {
   const std::uint32_t count = inode_count();
 
   if (!valid_file_type(n.mode)) {
-    return fail(index, "mode " + hex(n.mode) + " has no valid file type");
+    return fail(index, "mode " + hex_number(n.mode) + " has no valid file type");
   }
   if ((n.flags & ~k_inode_known_flags) != 0) {
-    return fail(index, "undefined flag bits " + hex(n.flags & ~k_inode_known_flags));
+    return fail(index, "undefined flag bits " + hex_number(n.flags & ~k_inode_known_flags));
   }
   if (n.ino == 0 || n.ino > count) {
     return fail(index, "ino " + std::to_string(n.ino) + " is outside 1.." + std::to_string(count));

@@ -1,5 +1,7 @@
 #include "format/bytes.hpp"
 
+#include <cstdio>
+
 namespace rafs {
 
 std::string to_hex(Bytes bytes) {
@@ -11,6 +13,12 @@ std::string to_hex(Bytes bytes) {
     out.push_back(k_digits[b & 0xF]);
   }
   return out;
+}
+
+std::string hex_number(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 } // namespace rafs

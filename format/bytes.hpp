@@ -69,5 +69,7 @@ template <typename Rec> void store_record(std::uint8_t* p, const Rec& r) noexcep
 
 // Lowercase hex of bytes.
 std::string to_hex(Bytes bytes);
+// "0x1f": a number in hex with the 0x prefix, for messages.
+std::string hex_number(std::uint64_t v);
 
 } // namespace rafs

@@ -56,20 +56,14 @@ struct Range {
   std::uint64_t size;
 };
 
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 Error bad(std::string what) { return make_error(Errc::corrupted, "superblock: " + std::move(what)); }
 
 Result<void> check_range(const Range& r, std::uint64_t file_size) {
   if (r.offset % 8 != 0) {
-    return bad(std::string(r.name) + " offset " + hex(r.offset) + " is not 8-aligned");
+    return bad(std::string(r.name) + " offset " + hex_number(r.offset) + " is not 8-aligned");
   }
   if (r.offset < k_sb_size || r.offset > file_size || r.size > file_size - r.offset) {
-    return bad(std::string(r.name) + " [" + hex(r.offset) + ", +" + hex(r.size) +
+    return bad(std::string(r.name) + " [" + hex_number(r.offset) + ", +" + hex_number(r.size) +
                ") lies outside the file (" + std::to_string(file_size) + " bytes)");
   }
   return {};
@@ -79,10 +73,10 @@ Result<void> check_range(const Range& r, std::uint64_t file_size) {
 
 Result<void> validate(const SuperBlock& sb, std::uint64_t file_size, Bytes reserved) {
   if (sb.magic != k_magic) {
-    return bad("bad magic " + hex(sb.magic) + " (expected " + hex(k_magic) + ") at offset 0");
+    return bad("bad magic " + hex_number(sb.magic) + " (expected " + hex_number(k_magic) + ") at offset 0");
   }
   if (sb.fs_version != k_fs_version) {
-    return make_error(Errc::unsupported, "superblock: fs version " + hex(sb.fs_version) +
+    return make_error(Errc::unsupported, "superblock: fs version " + hex_number(sb.fs_version) +
                                              " at offset 4 is not RAFS v5 (0x500)");
   }
   if (sb.sb_size != k_sb_size) {
@@ -90,11 +84,11 @@ Result<void> validate(const SuperBlock& sb, std::uint64_t file_size, Bytes reser
   }
   if (!std::has_single_bit(sb.block_size) || sb.block_size < k_min_chunk_size ||
       sb.block_size > k_max_chunk_size) {
-    return bad("chunk size " + hex(sb.block_size) +
+    return bad("chunk size " + hex_number(sb.block_size) +
                " at offset 12 is not a power of two in [0x1000, 0x1000000]");
   }
   if ((sb.flags & ~k_sb_known_flags) != 0) {
-    return bad("undefined flag bits " + hex(sb.flags & ~k_sb_known_flags) + " at offset 16");
+    return bad("undefined flag bits " + hex_number(sb.flags & ~k_sb_known_flags) + " at offset 16");
   }
   if (file_size <= k_sb_size || file_size % 8 != 0 || file_size > k_max_bootstrap_size) {
     return bad("file size " + std::to_string(file_size) +
@@ -132,8 +126,8 @@ Result<void> validate(const SuperBlock& sb, std::uint64_t file_size, Bytes reser
         continue;
       }
       if (a.offset < b.offset + b.size && b.offset < a.offset + a.size) {
-        return bad(std::string(a.name) + " at " + hex(a.offset) + " overlaps " + b.name + " at " +
-                   hex(b.offset));
+        return bad(std::string(a.name) + " at " + hex_number(a.offset) + " overlaps " + b.name + " at " +
+                   hex_number(b.offset));
       }
     }
   }
@@ -202,7 +196,7 @@ std::vector<std::string> super_flag_names(std::uint64_t flags) {
     }
   }
   if ((flags & k_sb_reserved_compat) != 0) {
-    out.push_back("RESERVED_COMPAT(" + hex(flags & k_sb_reserved_compat) + ")");
+    out.push_back("RESERVED_COMPAT(" + hex_number(flags & k_sb_reserved_compat) + ")");
   }
   return out;
 }
