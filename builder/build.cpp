@@ -76,10 +76,14 @@ Result<void> read_source(Source& source, FileTree& tree, BlobWriter& writer,
       return {};
     }
     result.entries += 1;
-    RAFS_TRY_ASSIGN(Node * node, tree.insert(entry));
+    auto inserted = tree.insert(entry);
+    if (!inserted) {
+      return inserted.error().with_context(source.name());
+    }
+    Node* node = *inserted;
     if (entry.kind == EntryKind::regular) {
       RAFS_TRY(chunk_file(source.data(), *node->data, options.chunk_size, writer,
-                          entry.path));
+                          source.name() + ": " + entry.path));
       result.file_bytes += entry.size;
     }
     if (outputs.progress) {

@@ -49,6 +49,8 @@ public:
   // then reads its contents (before the next call to next()).
   [[nodiscard]] virtual Result<bool> next(SourceEntry& entry) = 0;
   virtual DataReader& data() = 0;
+  // The source's path, for error messages.
+  virtual std::string name() const { return "source"; }
   // Warnings collected so far (e.g. skipped xattr names); the cli prints them.
   virtual std::vector<std::string> take_warnings() { return {}; }
   // Bytes of input consumed so far (compressed bytes for a compressed layer).

@@ -5,6 +5,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <optional>
+
+#include "builder/layer_stream.hpp"
 
 #include "format/layout.hpp"
 
@@ -23,6 +27,7 @@ class TarDataReader final : public DataReader {
 public:
   archive* a = nullptr;
   std::string entry;
+  const std::optional<Error>* stream_error = nullptr;
   Result<bool> next_block(const std::uint8_t*& data, std::size_t& len, std::uint64_t& offset) override {
     const void* buf = nullptr;
     size_t size = 0;
@@ -32,6 +37,9 @@ public:
       return false;
     }
     if (r < ARCHIVE_WARN) {
+      if (stream_error != nullptr && *stream_error) {
+        return **stream_error;
+      }
       const char* msg = archive_error_string(a);
       return make_error(Errc::corrupted, entry + ": " + (msg != nullptr ? msg : "read error"));
     }
@@ -49,17 +57,20 @@ public:
   Result<void> open() {
     m_archive.reset(archive_read_new());
     archive* a = m_archive.get();
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
     archive_read_support_format_empty(a);
-    int r = m_name == "-" ? archive_read_open_fd(a, 0, k_read_block)
-                          : archive_read_open_filename(a, m_name.c_str(), k_read_block);
+    // Read past the end-of-archive blocks to the end of the stream, so the
+    // gzip/zstd trailer (CRC, checksum) is read and checked too.
+    archive_read_set_format_option(a, "tar", "read_concatenated_archives", "1");
+    RAFS_TRY_ASSIGN(m_stream, LayerStream::open(m_name));
+    m_buffer.resize(k_read_block);
+    int r = archive_read_open(a, this, nullptr, &TarSource::read_callback, nullptr);
     if (r != ARCHIVE_OK) {
-      return error("cannot open");
+      return m_stream_error ? *m_stream_error : error("cannot open");
     }
     m_data.a = a;
+    m_data.stream_error = &m_stream_error;
     return {};
   }
 
@@ -84,10 +95,8 @@ public:
   }
 
   DataReader& data() override { return m_data; }
-  std::uint64_t bytes_read() const override {
-    la_int64_t n = archive_filter_bytes(m_archive.get(), -1);
-    return n < 0 ? 0 : static_cast<std::uint64_t>(n);
-  }
+  std::string name() const override { return m_name; }
+  std::uint64_t bytes_read() const override { return m_stream ? m_stream->raw_bytes_read() : 0; }
   std::vector<std::string> take_warnings() override { return std::exchange(m_warnings, {}); }
 
 private:
@@ -98,7 +107,23 @@ private:
     return r;
   }
 
+  // libarchive pulls the plain tar stream through this.
+  static la_ssize_t read_callback(archive* a, void* self, const void** buf) {
+    auto* src = static_cast<TarSource*>(self);
+    auto n = src->m_stream->read(src->m_buffer);
+    if (!n) {
+      src->m_stream_error = n.error();
+      archive_set_error(a, EIO, "%s", n.error().message.c_str());
+      return -1;
+    }
+    *buf = src->m_buffer.data();
+    return static_cast<la_ssize_t>(*n);
+  }
+
   Error error(const std::string& what) {
+    if (m_stream_error) {
+      return *m_stream_error; // the layer's own error says it best
+    }
     const char* msg = archive_error_string(m_archive.get());
     return make_error(Errc::corrupted, m_name + ": " + what + ": " +
                                            (msg != nullptr ? msg : "unreadable archive"));
@@ -176,8 +201,11 @@ private:
     while (archive_entry_xattr_next(ae, &name, &value, &size) == ARCHIVE_OK) {
       std::string n = name != nullptr ? name : "";
       if (!v5::xattr_name_allowed(n) || size > v5::k_max_xattr_value || n.size() > v5::k_max_xattr_name) {
-        m_warnings.push_back(m_name + ": " + where + ": xattr '" + n +
-                             "' skipped (RAFS keeps user., security., trusted. and POSIX ACL xattrs)");
+        std::string w = m_name + ": " + where + ": xattr '" + n +
+                        "' skipped (RAFS keeps user., security., trusted. and POSIX ACL xattrs)";
+        if (m_warnings.empty() || m_warnings.back() != w) { // SCHILY and LIBARCHIVE copies
+          m_warnings.push_back(std::move(w));
+        }
         continue;
       }
       std::string v(static_cast<const char*>(value), size);
@@ -194,6 +222,9 @@ private:
   }
 
   std::string m_name;
+  std::unique_ptr<LayerStream> m_stream;
+  std::vector<std::uint8_t> m_buffer;
+  std::optional<Error> m_stream_error;
   ArchiveReader m_archive;
   TarDataReader m_data;
   std::uint64_t m_count = 0;

@@ -8,6 +8,7 @@
 #include <bit>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "builder/build.hpp"
@@ -15,6 +16,7 @@
 #include "builder/tar_source.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_file.hpp"
+#include "format/file.hpp"
 #include "format/layout.hpp"
 
 namespace rafs::cli {
@@ -114,6 +116,15 @@ int run_create(const CreateOptions& o) {
   if (!source) {
     return report(source.error());
   }
+  // Created before the build so an unwritable -J path fails before any output exists.
+  std::optional<AtomicFile> json_file;
+  if (!o.output_json.empty()) {
+    auto f = AtomicFile::create(o.output_json);
+    if (!f) {
+      return report(f.error());
+    }
+    json_file.emplace(std::move(*f));
+  }
   builder::BuildOutputs out{o.bootstrap, o.blob_dir, o.blob, {}};
   if (::isatty(2) != 0) {
     out.progress = [start, last = start](const builder::BuildProgress& p) mutable {
@@ -149,9 +160,10 @@ int run_create(const CreateOptions& o) {
   } else {
     std::printf("blob: none (no file data)\n");
   }
-  if (!o.output_json.empty()) {
-    if (auto r = write_json_file(o.output_json, result_json(o, *result, (*source)->bytes_read(), seconds));
-        !r) {
+  if (json_file) {
+    std::string text = result_json(o, *result, (*source)->bytes_read(), seconds).dump(2) + "\n";
+    auto r = json_file->write(Bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    if (!r || !(r = json_file->commit())) {
       return report(r.error());
     }
   }

@@ -153,7 +153,10 @@ Result<void> write_data(archive* a, v5::ChunkReader& reader, const v5::Bootstrap
 
 Result<void> write_tar(const v5::Bootstrap& b, v5::ChunkReader& reader, int fd) {
   ArchiveWriter a(archive_write_new());
-  if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
+  // Full pax keeps sub-second mtimes on every entry; xattrs as SCHILY
+  // records only, the form GNU tar reads.
+  if (archive_write_set_format_pax(a.get()) != ARCHIVE_OK ||
+      archive_write_set_format_option(a.get(), "pax", "xattrheader", "SCHILY") < ARCHIVE_WARN ||
       archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) {
     return archive_error(a.get(), "tar writer");
   }
