@@ -18,6 +18,10 @@
 // directories (both are opened anyway), and for the other types through
 // "/proc/self/fd/<dir fd>/<name>" with the l* calls, which do not follow the
 // last component (falling back to the full path when /proc is missing).
+//
+// The root itself is resolved like any command-line path (a symlink to a
+// directory is accepted, as `tar -C` does); its attributes are those of the
+// directory it names.
 #include "builder/dir_source.hpp"
 
 #include <dirent.h>
@@ -298,6 +302,7 @@ public:
   }
 
   DataReader& data() override { return m_data; }
+  std::string name() const override { return m_root; }
   std::vector<std::string> take_warnings() override { return std::exchange(m_warnings, {}); }
   std::uint64_t bytes_read() const override { return m_data.bytes_read(); }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -130,6 +131,16 @@ std::string read_link(const fs::path& p) {
   return {buf.data(), static_cast<std::size_t>(n)};
 }
 
+// The offset of the next data at or after `offset`; -1 when only a hole
+// is left; `offset` itself when the filesystem cannot tell.
+off_t next_data(int fd, std::uint64_t offset) {
+  off_t r = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (r < 0) {
+    return errno == ENXIO ? -1 : static_cast<off_t>(offset);
+  }
+  return r;
+}
+
 // "" when equal, else where the contents first differ.
 std::string compare_contents(const fs::path& a, const fs::path& b) {
   int fa = ::open(a.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -150,6 +161,15 @@ std::string compare_contents(const fs::path& a, const fs::path& b) {
   std::uint64_t offset = 0;
   std::string result;
   for (;;) {
+    // Skip what is a hole in both files (zeros on both sides), so sparse
+    // files of many GiB compare in milliseconds.
+    const off_t da = next_data(fa, offset);
+    const off_t db = next_data(fb, offset);
+    if (da < 0 && db < 0) {
+      break; // only holes left in both
+    }
+    const off_t next = da < 0 ? db : db < 0 ? da : std::min(da, db);
+    offset = std::max(offset, static_cast<std::uint64_t>(next));
     ssize_t na = ::pread(fa, ba.data(), k_buf, static_cast<off_t>(offset));
     ssize_t nb = ::pread(fb, bb.data(), k_buf, static_cast<off_t>(offset));
     if (na < 0 || nb < 0) {

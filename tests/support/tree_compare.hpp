@@ -3,6 +3,8 @@
 // gid, mtime (seconds and nanoseconds), size and contents (regular files),
 // symlink target, device numbers, xattrs (every name llistxattr shows), and
 // the same hard-link groups (which paths share an inode within each tree).
+// Contents are read through SEEK_DATA, so holes both files share are
+// skipped (a 5 GiB sparse file compares in milliseconds).
 // Symlinks are never followed. Not compared: atime/ctime, st_nlink as such
 // (links from outside a tree would count), directory sizes.
 #pragma once
