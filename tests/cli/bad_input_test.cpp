@@ -32,13 +32,6 @@ fs::path flipped_copy(const rafs::test::TempDir& tmp, const fs::path& nydus, std
 
 } // namespace
 
-#define SKIP_WITHOUT_FIXTURES()                                                                    \
-  const fs::path nydus = rafs::test::nydus_fixtures();                                             \
-  if (nydus.empty()) {                                                                             \
-    MESSAGE("skipped: ../shared/testdata/nydus is absent");                                        \
-    return;                                                                                        \
-  }
-
 TEST_SUITE("cli::bad input") {
   TEST_CASE("the pre-release daemon test bootstrap is rejected at its first inode") {
     SKIP_WITHOUT_FIXTURES();

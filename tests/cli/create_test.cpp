@@ -417,13 +417,6 @@ void expect_rejected(const TempDir& tmp, const fs::path& layer) {
 
 } // namespace
 
-#define SKIP_WITHOUT_FIXTURES()                                                                    \
-  const fs::path nydus = rafs::test::nydus_fixtures();                                             \
-  if (nydus.empty()) {                                                                             \
-    MESSAGE("skipped: ../shared/testdata/nydus is absent");                                        \
-    return;                                                                                        \
-  }
-
 TEST_SUITE("cli::create") {
   TEST_CASE("a libarchive PAX layer with every tar feature round-trips through create and unpack, "
             "plain, gzip, zstd and two-member gzip") {

@@ -76,13 +76,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 } // namespace
 
-#define SKIP_WITHOUT_FIXTURES()                                                                    \
-  const fs::path nydus = rafs::test::nydus_fixtures();                                             \
-  if (nydus.empty()) {                                                                             \
-    MESSAGE("skipped: ../shared/testdata/nydus is absent");                                        \
-    return;                                                                                        \
-  }
-
 TEST_SUITE("cli::upstream fixtures") {
   TEST_CASE("check -D verifies every chunk of both upstream v5 images") {
     SKIP_WITHOUT_FIXTURES();

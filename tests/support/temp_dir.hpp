@@ -30,3 +30,12 @@ std::string read_text(const std::filesystem::path& p);
 std::filesystem::path nydus_fixtures();
 
 } // namespace rafs::test
+
+// In a doctest case: declares `nydus` (the upstream fixtures folder), or
+// reports the skip and returns when ../shared is absent (never in our CI).
+#define SKIP_WITHOUT_FIXTURES()                                                                    \
+  const std::filesystem::path nydus = rafs::test::nydus_fixtures();                                \
+  if (nydus.empty()) {                                                                             \
+    MESSAGE("skipped: ../shared/testdata/nydus is absent");                                        \
+    return;                                                                                        \
+  }
