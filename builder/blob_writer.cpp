@@ -52,7 +52,13 @@ void BlobWriter::fail(Error e) {
   m_space.notify_all();
 }
 
-Result<std::uint32_t> BlobWriter::submit(std::vector<std::uint8_t> data, bool known_zero) {
+Result<std::uint32_t> BlobWriter::submit(std::vector<std::uint8_t> data) {
+  return enqueue(std::move(data), 0);
+}
+
+Result<std::uint32_t> BlobWriter::submit_zero(std::uint32_t size) { return enqueue({}, size); }
+
+Result<std::uint32_t> BlobWriter::enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size) {
   std::unique_lock lock(m_mutex);
   m_space.wait(lock, [&] { return m_failed || m_next_submit - m_next_write < m_max_in_flight; });
   if (m_failed) {
@@ -60,7 +66,7 @@ Result<std::uint32_t> BlobWriter::submit(std::vector<std::uint8_t> data, bool kn
   }
   std::uint32_t slot = m_next_submit++;
   m_slots.emplace_back();
-  m_jobs.push_back(Job{slot, std::move(data), known_zero});
+  m_jobs.push_back(Job{slot, std::move(data), zero_size});
   m_stats.chunks_submitted += 1;
   m_job_ready.notify_one();
   return slot;
@@ -80,12 +86,16 @@ void BlobWriter::work() {
       job = std::move(m_jobs.front());
       m_jobs.pop_front();
     }
-    const auto size = static_cast<std::uint32_t>(job.data.size());
-    auto cached = job.known_zero ? zero_chunks.find(size) : zero_chunks.end();
+    const bool hole = job.zero_size > 0;
+    const auto size = hole ? job.zero_size : static_cast<std::uint32_t>(job.data.size());
+    auto cached = hole ? zero_chunks.find(size) : zero_chunks.end();
     Done done;
     if (cached != zero_chunks.end()) {
       done = cached->second;
     } else {
+      if (hole) {
+        job.data.assign(size, 0); // first hole of this size for this worker
+      }
       done.size = size;
       done.digest = digest_of(m_options.digester, job.data);
       auto compressed = compressor.compress(job.data, done.payload);
@@ -97,7 +107,7 @@ void BlobWriter::work() {
       if (!done.compressed) {
         done.payload = std::move(job.data);
       }
-      if (job.known_zero) {
+      if (hole) {
         zero_chunks.emplace(size, done);
       }
     }

@@ -46,10 +46,12 @@ public:
   BlobWriter(const BlobWriter&) = delete;
   BlobWriter& operator=(const BlobWriter&) = delete;
 
-  // Queues one chunk (at most chunk_size bytes); `known_zero` says every
-  // byte is zero (a hole), which skips hashing. Returns the slot id that
+  // Queues one chunk (at most chunk_size bytes). Returns the slot id that
   // chunk() answers for after finish(). Fails once the pipeline has failed.
-  [[nodiscard]] Result<std::uint32_t> submit(std::vector<std::uint8_t> data, bool known_zero);
+  [[nodiscard]] Result<std::uint32_t> submit(std::vector<std::uint8_t> data);
+  // Queues a chunk of `size` zero bytes (a hole) without a buffer: each
+  // worker hashes and compresses zeros once per size.
+  [[nodiscard]] Result<std::uint32_t> submit_zero(std::uint32_t size);
   // Waits for every chunk to be written. Call once.
   [[nodiscard]] Result<void> finish();
 
@@ -62,8 +64,8 @@ public:
 private:
   struct Job {
     std::uint32_t slot;
-    std::vector<std::uint8_t> data;
-    bool known_zero;
+    std::vector<std::uint8_t> data; // empty for a hole
+    std::uint32_t zero_size;        // > 0 for a hole
   };
   struct Done {
     Digest digest{};
@@ -80,6 +82,7 @@ private:
     std::size_t operator()(const DigestKey& k) const noexcept;
   };
 
+  Result<std::uint32_t> enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size);
   void work();
   void write_loop();
   Result<void> store(std::uint32_t slot, Done& done);

@@ -32,8 +32,12 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
   RAFS_TRY_ASSIGN(bool have, reader.next_block(block, block_len, block_off));
   for (std::uint64_t start = 0; start < data.size; start += chunk_size) {
     const std::uint64_t end = std::min<std::uint64_t>(data.size, start + chunk_size);
-    std::vector<std::uint8_t> chunk(end - start, 0);
-    bool touched = false;
+    std::vector<std::uint8_t> chunk; // allocated when a block touches it
+    auto ensure_chunk = [&] {
+      if (chunk.empty()) {
+        chunk.assign(end - start, 0);
+      }
+    };
     while (have) {
       if (block_len == 0 || block_off + block_len <= start) {
         RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
@@ -47,15 +51,19 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
       }
       const std::uint64_t from = std::max(start, block_off);
       const std::uint64_t to = std::min(end, block_off + block_len);
+      ensure_chunk();
       std::memcpy(chunk.data() + (from - start), block + (from - block_off), to - from);
-      touched = true;
       if (block_off + block_len > end) {
         break; // the rest of this block belongs to the next chunk
       }
       RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
     }
-    RAFS_TRY_ASSIGN(std::uint32_t slot, writer.submit(std::move(chunk), !touched));
-    data.chunk_slots.push_back(slot);
+    auto slot = chunk.empty() ? writer.submit_zero(static_cast<std::uint32_t>(end - start))
+                              : writer.submit(std::move(chunk));
+    if (!slot) {
+      return std::move(slot).error();
+    }
+    data.chunk_slots.push_back(*slot);
   }
   while (have) { // drain: libarchive may report a final empty block
     if (block_len != 0) {

@@ -114,17 +114,23 @@ Result<std::size_t> LayerStream::read(MutableBytes out) {
   return n;
 }
 
+Result<bool> LayerStream::need_input(const char* codec) {
+  if (m_in_pos < m_in_len) {
+    return true;
+  }
+  RAFS_TRY_ASSIGN(bool more, fill());
+  if (!more && !m_member_done) {
+    return corrupt(std::string(codec) + " stream is truncated");
+  }
+  return more;
+}
+
 Result<std::size_t> LayerStream::read_gzip(MutableBytes out) {
   z_stream& z = m_codec->z;
   for (;;) {
-    if (m_in_pos == m_in_len) {
-      RAFS_TRY_ASSIGN(bool more, fill());
-      if (!more) {
-        if (!m_member_done) {
-          return corrupt("gzip stream is truncated");
-        }
-        return std::size_t{0};
-      }
+    RAFS_TRY_ASSIGN(bool more, need_input("gzip"));
+    if (!more) {
+      return std::size_t{0};
     }
     if (m_member_done) { // another member follows
       if (m_in[m_in_pos] != 0x1f) {
@@ -153,14 +159,9 @@ Result<std::size_t> LayerStream::read_gzip(MutableBytes out) {
 
 Result<std::size_t> LayerStream::read_zstd(MutableBytes out) {
   for (;;) {
-    if (m_in_pos == m_in_len) {
-      RAFS_TRY_ASSIGN(bool more, fill());
-      if (!more) {
-        if (!m_member_done) {
-          return corrupt("zstd stream is truncated");
-        }
-        return std::size_t{0};
-      }
+    RAFS_TRY_ASSIGN(bool more, need_input("zstd"));
+    if (!more) {
+      return std::size_t{0};
     }
     ZSTD_inBuffer in{m_in.data(), m_in_len, m_in_pos};
     ZSTD_outBuffer o{out.data(), out.size(), 0};

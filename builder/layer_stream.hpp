@@ -35,6 +35,9 @@ public:
 private:
   LayerStream() = default;
   Result<bool> fill();                   // more raw input; false at EOF
+  // Makes input available to a decoder; false at a clean end of the stream
+  // (after a complete gzip member / zstd frame), an error if it ends inside one.
+  Result<bool> need_input(const char* codec);
   Result<std::size_t> read_gzip(MutableBytes out);
   Result<std::size_t> read_zstd(MutableBytes out);
   Error corrupt(const std::string& what) const;

@@ -161,9 +161,8 @@ int run_create(const CreateOptions& o) {
     std::printf("blob: none (no file data)\n");
   }
   if (json_file) {
-    std::string text = result_json(o, *result, (*source)->bytes_read(), seconds).dump(2) + "\n";
-    auto r = json_file->write(Bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-    if (!r || !(r = json_file->commit())) {
+    if (auto r = write_json_file(*json_file, result_json(o, *result, (*source)->bytes_read(), seconds));
+        !r) {
       return report(r.error());
     }
   }

@@ -40,14 +40,6 @@ const Fixture k_fixtures[] = {
 };
 
 // The fixtures directory, or empty after saying the test is skipped.
-fs::path fixtures_or_skip() {
-  fs::path dir = rafs::test::nydus_fixtures();
-  if (dir.empty()) {
-    MESSAGE("skipped: ../shared/testdata/nydus is absent");
-  }
-  return dir;
-}
-
 Bootstrap open_fixture(const fs::path& dir, const Fixture& f) {
   auto b = Bootstrap::open(dir / "repeatable" / f.file);
   if (!b) {
@@ -68,10 +60,8 @@ std::uint32_t lookup(const Bootstrap& b, const std::string& path) {
 
 TEST_SUITE("format::Bootstrap fixtures") {
   TEST_CASE("both repeatable bootstraps open with the superblock the testdata README states") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     for (const Fixture& f : k_fixtures) {
       CAPTURE(f.file);
       Bootstrap b = open_fixture(dir, f);
@@ -106,10 +96,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("the fixture tree has 24 directories, 23 regular files and 7 symlinks") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     Bootstrap b = open_fixture(dir, k_fixtures[0]);
     int dirs = 0;
     int files = 0;
@@ -127,10 +115,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("the hard-link group shares ino 5 and nlink 3") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     for (const Fixture& f : k_fixtures) {
       CAPTURE(f.file);
       Bootstrap b = open_fixture(dir, f);
@@ -155,10 +141,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("the symlink /symlink-test/root-1 points at seventeen slashes") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     Bootstrap b = open_fixture(dir, k_fixtures[0]);
     const std::uint32_t i = lookup(b, "/symlink-test/root-1");
     CHECK(b.inode(i).is_symlink());
@@ -169,10 +153,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("every inode digest of both fixtures verifies") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     for (const Fixture& f : k_fixtures) {
       CAPTURE(f.file);
       Bootstrap b = open_fixture(dir, f);
@@ -181,10 +163,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("re-encoding a fixture from its accessors gives the identical bytes") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     for (const Fixture& f : k_fixtures) {
       CAPTURE(f.file);
       Bootstrap b = open_fixture(dir, f);
@@ -216,10 +196,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("every chunk of every regular file reads back verified from the fixture blob") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     for (const Fixture& f : k_fixtures) {
       CAPTURE(f.file);
       Bootstrap b = open_fixture(dir, f);
@@ -255,10 +233,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("the zero chunks of the hole files are stored once and shared") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     Bootstrap b = open_fixture(dir, k_fixtures[0]);
     rafs::v5::ChunkReader reader(b, dir / "repeatable" / "blobs");
     const std::uint32_t holes = lookup(b, "/normal-file-test/holefiles");
@@ -288,10 +264,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("nydusd_daemon_test_bootstrap parses its superblock and tables but no inode opens") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     const fs::path path = dir / "bootstrap" / "nydusd_daemon_test_bootstrap";
     auto b = Bootstrap::open(path);
     REQUIRE_FALSE(b.ok());
@@ -316,10 +290,8 @@ TEST_SUITE("format::Bootstrap fixtures") {
   }
 
   TEST_CASE("a flipped byte in a blob copy fails the digest check of the chunk holding it") {
-    const fs::path dir = fixtures_or_skip();
-    if (dir.empty()) {
-      return;
-    }
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path& dir = nydus;
     Bootstrap b = open_fixture(dir, k_fixtures[0]);
     const std::uint32_t foo = lookup(b, "/hardlink-test/foo");
     REQUIRE(b.chunk_count(foo) >= 1);
