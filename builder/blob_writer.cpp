@@ -7,14 +7,9 @@
 
 namespace rafs::builder {
 
-std::size_t BlobWriter::DigestKeyHash::operator()(const DigestKey& k) const noexcept {
-  std::uint64_t h = 0;
-  std::memcpy(&h, k.digest.data(), sizeof h);
-  return static_cast<std::size_t>(h ^ k.size);
-}
-
-BlobWriter::BlobWriter(const BuildOptions& options, BlobSink& sink)
-    : m_options(options), m_sink(sink),
+BlobWriter::BlobWriter(const BuildOptions& options, BlobSink& sink, const ChunkIndex* known,
+                       std::filesystem::path scratch_dir)
+    : m_options(options), m_sink(sink), m_known(known), m_scratch_dir(std::move(scratch_dir)),
       m_max_in_flight(2 * std::size_t{std::max(1u, options.threads)} + 4) {
   for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
     m_workers.emplace_back([this] { work(); });
@@ -52,13 +47,16 @@ void BlobWriter::fail(Error e) {
   m_space.notify_all();
 }
 
-Result<std::uint32_t> BlobWriter::submit(std::vector<std::uint8_t> data) {
-  return enqueue(std::move(data), 0);
+Result<std::uint32_t> BlobWriter::submit(std::vector<std::uint8_t> data, bool prefetch) {
+  return enqueue(std::move(data), 0, prefetch);
 }
 
-Result<std::uint32_t> BlobWriter::submit_zero(std::uint32_t size) { return enqueue({}, size); }
+Result<std::uint32_t> BlobWriter::submit_zero(std::uint32_t size, bool prefetch) {
+  return enqueue({}, size, prefetch);
+}
 
-Result<std::uint32_t> BlobWriter::enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size) {
+Result<std::uint32_t> BlobWriter::enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size,
+                                          bool prefetch) {
   std::unique_lock lock(m_mutex);
   m_space.wait(lock, [&] { return m_failed || m_next_submit - m_next_write < m_max_in_flight; });
   if (m_failed) {
@@ -66,7 +64,7 @@ Result<std::uint32_t> BlobWriter::enqueue(std::vector<std::uint8_t> data, std::u
   }
   std::uint32_t slot = m_next_submit++;
   m_slots.emplace_back();
-  m_jobs.push_back(Job{slot, std::move(data), zero_size});
+  m_jobs.push_back(Job{slot, std::move(data), zero_size, prefetch});
   m_stats.chunks_submitted += 1;
   m_job_ready.notify_one();
   return slot;
@@ -93,6 +91,7 @@ void BlobWriter::work() {
     if (cached != zero_chunks.end()) {
       done = cached->second;
     } else {
+      done.prefetch = false;
       if (hole) {
         job.data.assign(size, 0); // first hole of this size for this worker
       }
@@ -111,6 +110,7 @@ void BlobWriter::work() {
         zero_chunks.emplace(size, done);
       }
     }
+    done.prefetch = job.prefetch;
     {
       std::lock_guard lock(m_mutex);
       m_done.emplace(job.slot, std::move(done));
@@ -150,31 +150,58 @@ void BlobWriter::write_loop() {
 }
 
 Result<void> BlobWriter::store(std::uint32_t slot, Done& done) {
-  DigestKey key{done.digest, done.size};
-  auto it = m_stored.find(key);
-  v5::ChunkInfo info;
-  if (it != m_stored.end()) {
-    info = it->second;
-    m_stats.dedup_hits += 1;
-    m_stats.dedup_bytes += done.size;
+  const ChunkKey key{done.digest, done.size};
+  Slot record;
+  bool hit = true;
+  auto region = m_region_ids.find(key);
+  auto local = done.prefetch ? m_stored.end() : m_stored.find(key);
+  const v5::ChunkInfo* other =
+      m_known == nullptr ? nullptr : m_known->find(key, /*region_only=*/done.prefetch);
+  if (region != m_region_ids.end()) {
+    record.place = Place::region;
+    record.region_id = region->second;
+  } else if (local != m_stored.end()) {
+    record.info = local->second;
+  } else if (other != nullptr) {
+    record.info = *other;
+    record.place = Place::external;
+    m_stats.external_hits += 1;
   } else {
-    RAFS_TRY(m_sink.write(done.payload));
-    m_blob_hash.update(done.payload);
+    hit = false;
+    v5::ChunkInfo info;
     info.block_id = done.digest;
-    info.blob_index = 0;
     info.flags = done.compressed ? v5::k_chunk_compressed : 0;
     info.compressed_size = static_cast<std::uint32_t>(done.payload.size());
     info.uncompressed_size = done.size;
-    info.compressed_offset = m_stats.compressed_size;
-    info.uncompressed_offset = m_stats.uncompressed_size;
-    info.index = static_cast<std::uint32_t>(m_stats.chunks_stored);
-    m_stats.chunks_stored += 1;
-    m_stats.compressed_size += done.payload.size();
-    m_stats.uncompressed_size += done.size;
-    m_stored.emplace(key, info);
+    if (done.prefetch) { // waits in the scratch file for close()
+      if (!m_scratch) {
+        RAFS_TRY_ASSIGN(ScratchFile f, ScratchFile::create(m_scratch_dir));
+        m_scratch.emplace(std::move(f));
+      }
+      RAFS_TRY_ASSIGN(info.compressed_offset, m_scratch->append(done.payload));
+      record.place = Place::region;
+      record.region_id = static_cast<std::uint32_t>(m_region.size());
+      m_region.push_back(RegionChunk{info, false});
+      m_region_ids.emplace(key, record.region_id);
+    } else {
+      RAFS_TRY(m_sink.write(done.payload));
+      m_blob_hash.update(done.payload);
+      info.compressed_offset = m_stats.compressed_size;
+      info.uncompressed_offset = m_stats.uncompressed_size;
+      info.index = static_cast<std::uint32_t>(m_stats.chunks_stored);
+      m_stats.chunks_stored += 1;
+      m_stats.compressed_size += done.payload.size();
+      m_stats.uncompressed_size += done.size;
+      m_stored.emplace(key, info);
+      record.info = info;
+    }
+  }
+  if (hit) {
+    m_stats.dedup_hits += 1;
+    m_stats.dedup_bytes += done.size;
   }
   std::lock_guard lock(m_mutex);
-  m_slots[slot] = info;
+  m_slots[slot] = record;
   return {};
 }
 
@@ -187,6 +214,38 @@ Result<void> BlobWriter::finish() {
     m_space.wait(lock, [&] { return m_failed || m_next_write == m_next_submit; });
     if (m_failed) {
       return m_error;
+    }
+  }
+  return {};
+}
+
+Result<void> BlobWriter::close(const std::vector<std::uint32_t>& order) {
+  m_region_offset = m_stats.compressed_size;
+  std::vector<std::uint8_t> payload;
+  for (std::uint32_t slot : order) {
+    if (m_slots[slot].place != Place::region) {
+      continue;
+    }
+    RegionChunk& r = m_region[m_slots[slot].region_id];
+    if (r.placed) {
+      continue;
+    }
+    payload.resize(r.info.compressed_size);
+    RAFS_TRY(m_scratch->read_at(r.info.compressed_offset, payload));
+    RAFS_TRY(m_sink.write(payload));
+    m_blob_hash.update(payload);
+    r.info.compressed_offset = m_stats.compressed_size;
+    r.info.uncompressed_offset = m_stats.uncompressed_size;
+    r.info.index = static_cast<std::uint32_t>(m_stats.chunks_stored);
+    r.placed = true;
+    m_stats.chunks_stored += 1;
+    m_stats.compressed_size += payload.size();
+    m_stats.uncompressed_size += r.info.uncompressed_size;
+  }
+  m_region_size = m_stats.compressed_size - m_region_offset;
+  for (Slot& s : m_slots) {
+    if (s.place == Place::region) {
+      s.info = m_region[s.region_id].info; // unplaced ones are referenced by no live slot
     }
   }
   m_blob_id = to_hex(m_blob_hash.finalize());

@@ -2,8 +2,12 @@
 //   caller (reader)  submit() chunks in file order, blocking when the
 //                    pipeline holds `2 * threads + 4` chunks (bounded memory)
 //   workers          digest and compress each chunk (one codec per worker)
-//   writer           in submission order: dedup by (digest, size), append new
-//                    payloads to the sink, hash the blob, record each chunk
+//   writer           in submission order: dedup by (digest, size) against this
+//                    blob and the image's other blobs (a ChunkIndex), append
+//                    new payloads to the sink, hash the blob, record each chunk
+// Chunks of prefetched files go to a scratch file instead; close() appends
+// them to the blob as one contiguous region, in the order the caller gives
+// (the prefetch list's), so the blob's readahead range can cover exactly it.
 // Output depends only on the submitted chunks, never on thread timing.
 #pragma once
 
@@ -12,11 +16,14 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "builder/chunk_index.hpp"
 #include "builder/options.hpp"
+#include "builder/scratch_file.hpp"
 #include "format/chunk_info.hpp"
 #include "format/digest.hpp"
 #include "format/error.hpp"
@@ -33,32 +40,60 @@ public:
 struct BlobStats {
   std::uint64_t chunks_submitted = 0;
   std::uint64_t chunks_stored = 0;
-  std::uint64_t dedup_hits = 0;
+  std::uint64_t dedup_hits = 0;         // chunks not stored: found in this blob or another
   std::uint64_t dedup_bytes = 0;        // uncompressed bytes not stored again
+  std::uint64_t external_hits = 0;      // of dedup_hits: found in another blob
   std::uint64_t uncompressed_size = 0;  // of stored chunks
   std::uint64_t compressed_size = 0;    // bytes written to the blob
 };
 
 class BlobWriter {
 public:
-  BlobWriter(const BuildOptions& options, BlobSink& sink);
+  // `known`: chunks of the image's other blobs (may be null; must not
+  // change while the writer runs). `scratch_dir`: where prefetch-region
+  // chunks wait for close() (needed only when some are submitted).
+  BlobWriter(const BuildOptions& options, BlobSink& sink, const ChunkIndex* known = nullptr,
+             std::filesystem::path scratch_dir = {});
   ~BlobWriter();
   BlobWriter(const BlobWriter&) = delete;
   BlobWriter& operator=(const BlobWriter&) = delete;
 
   // Queues one chunk (at most chunk_size bytes). Returns the slot id that
   // chunk() answers for after finish(). Fails once the pipeline has failed.
-  [[nodiscard]] Result<std::uint32_t> submit(std::vector<std::uint8_t> data);
+  // `prefetch`: the chunk belongs to a prefetched file (prefetch region).
+  [[nodiscard]] Result<std::uint32_t> submit(std::vector<std::uint8_t> data, bool prefetch = false);
   // Queues a chunk of `size` zero bytes (a hole) without a buffer: each
   // worker hashes and compresses zeros once per size.
-  [[nodiscard]] Result<std::uint32_t> submit_zero(std::uint32_t size);
+  [[nodiscard]] Result<std::uint32_t> submit_zero(std::uint32_t size, bool prefetch = false);
   // Waits for every chunk to be written. Call once.
   [[nodiscard]] Result<void> finish();
+  // After finish(), once: appends the prefetch-region chunks that the slots
+  // in `order` reference (each once, in that order; region chunks no slot
+  // in `order` references are dropped), then seals the blob id.
+  [[nodiscard]] Result<void> close(const std::vector<std::uint32_t>& order);
 
-  // After finish(): the record of a slot (blob_index 0, file_offset 0).
-  const v5::ChunkInfo& chunk(std::uint32_t slot) const { return m_slots[slot]; }
+  // After close(): the record of a slot (file_offset 0). blob_index is 0
+  // for a chunk of this blob, or the image-wide blob number of another blob
+  // when external(slot).
+  const v5::ChunkInfo& chunk(std::uint32_t slot) const { return m_slots[slot].info; }
+  bool external(std::uint32_t slot) const { return m_slots[slot].place == Place::external; }
   const BlobStats& stats() const noexcept { return m_stats; }
-  // After finish(): lowercase hex sha256 of every byte written.
+  // After close(): the compressed range of the prefetch region (size 0: none).
+  std::uint64_t region_offset() const noexcept { return m_region_offset; }
+  std::uint64_t region_size() const noexcept { return m_region_size; }
+  // After close(): every chunk stored in this blob, with whether it lies in
+  // the prefetch region (for the image's ChunkIndex).
+  template <typename F> void for_each_stored(F&& f) const {
+    for (const auto& [key, info] : m_stored) {
+      f(info, false);
+    }
+    for (const auto& r : m_region) {
+      if (r.placed) {
+        f(r.info, true);
+      }
+    }
+  }
+  // After close(): lowercase hex sha256 of every byte written.
   const std::string& blob_id() const noexcept { return m_blob_id; }
 
 private:
@@ -66,23 +101,28 @@ private:
     std::uint32_t slot;
     std::vector<std::uint8_t> data; // empty for a hole
     std::uint32_t zero_size;        // > 0 for a hole
+    bool prefetch;
   };
   struct Done {
     Digest digest{};
     std::uint32_t size = 0;
     bool compressed = false;
+    bool prefetch = false;
     std::vector<std::uint8_t> payload;
   };
-  struct DigestKey {
-    Digest digest;
-    std::uint32_t size;
-    bool operator==(const DigestKey&) const = default;
+  enum class Place : std::uint8_t { main, region, external };
+  struct Slot {
+    v5::ChunkInfo info;
+    Place place = Place::main;
+    std::uint32_t region_id = 0; // Place::region: index into m_region
   };
-  struct DigestKeyHash {
-    std::size_t operator()(const DigestKey& k) const noexcept;
+  struct RegionChunk {
+    v5::ChunkInfo info;           // compressed_offset: in the scratch file until placed
+    bool placed = false;
   };
 
-  Result<std::uint32_t> enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size);
+  Result<std::uint32_t> enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size,
+                                bool prefetch);
   void work();
   void write_loop();
   Result<void> store(std::uint32_t slot, Done& done);
@@ -90,6 +130,8 @@ private:
 
   const BuildOptions m_options;
   BlobSink& m_sink;
+  const ChunkIndex* m_known;
+  const std::filesystem::path m_scratch_dir;
   const std::size_t m_max_in_flight;
 
   std::mutex m_mutex;
@@ -105,8 +147,13 @@ private:
   Error m_error;
 
   // Writer thread state.
-  std::unordered_map<DigestKey, v5::ChunkInfo, DigestKeyHash> m_stored;
-  std::deque<v5::ChunkInfo> m_slots; // guarded by m_mutex while running
+  std::unordered_map<ChunkKey, v5::ChunkInfo, ChunkKeyHash> m_stored;
+  std::unordered_map<ChunkKey, std::uint32_t, ChunkKeyHash> m_region_ids;
+  std::vector<RegionChunk> m_region;
+  std::optional<ScratchFile> m_scratch;
+  std::deque<Slot> m_slots; // guarded by m_mutex while running
+  std::uint64_t m_region_offset = 0;
+  std::uint64_t m_region_size = 0;
   Sha256 m_blob_hash;
   BlobStats m_stats;
   std::string m_blob_id;

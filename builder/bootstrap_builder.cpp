@@ -69,9 +69,26 @@ std::uint64_t xattr_total(const std::vector<v5::Xattr>& xs) {
 
 } // namespace
 
-v5::BootstrapSpec make_bootstrap(const BootstrapInputs& in, const BuildOptions& options) {
+BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& options) {
   Layout l = assign_indexes(in.tree->root());
   const auto count = static_cast<std::uint32_t>(l.nodes.size());
+
+  // Blob table: the referenced blobs, in image-wide number order.
+  BootstrapPlan plan;
+  std::vector<std::uint32_t> table_index(in.blobs.size(), UINT32_MAX);
+  for (const Node* n : l.nodes) {
+    if (n->is_reg()) {
+      for (const auto& c : n->data->chunks) {
+        table_index.at(c.blob_index) = 0;
+      }
+    }
+  }
+  for (std::uint32_t b = 0; b < in.blobs.size(); ++b) {
+    if (table_index[b] == 0) {
+      table_index[b] = static_cast<std::uint32_t>(plan.blob_numbers.size());
+      plan.blob_numbers.push_back(b);
+    }
+  }
 
   // Hard-link groups: regular files sharing FileData; ino = first index.
   std::map<const FileData*, std::pair<std::uint32_t, std::uint32_t>> groups; // first, links
@@ -83,11 +100,13 @@ v5::BootstrapSpec make_bootstrap(const BootstrapInputs& in, const BuildOptions& 
     }
   }
 
-  v5::BootstrapSpec spec;
+  v5::BootstrapSpec& spec = plan.spec;
   spec.chunk_size = options.chunk_size;
   spec.flags = v5::compressor_flag(options.compressor) | v5::digester_flag(options.digester) |
                (options.repeatable ? 0 : v5::k_sb_explicit_uid_gid);
-  spec.blobs = in.blobs;
+  for (std::uint32_t b : plan.blob_numbers) {
+    spec.blobs.push_back(in.blobs[b]);
+  }
   spec.inodes.resize(count);
   std::uint64_t distinct = 0;
   for (std::uint32_t i = 1; i <= count; ++i) {
@@ -123,12 +142,13 @@ v5::BootstrapSpec make_bootstrap(const BootstrapInputs& in, const BuildOptions& 
       inode.nlink = links;
       inode.flags |= links > 1 ? v5::k_inode_hardlink : 0;
       inode.size = n.data->size;
-      for (std::size_t k = 0; k < n.data->chunk_slots.size(); ++k) {
-        v5::ChunkInfo c = in.chunk(n.data->chunk_slots[k]);
-        c.file_offset = std::uint64_t{k} * options.chunk_size;
-        s.chunks.push_back(c);
+      s.chunks = n.data->chunks;
+      for (auto& c : s.chunks) {
+        c.blob_index = table_index[c.blob_index];
       }
       inode.child_count = static_cast<std::uint32_t>(s.chunks.size());
+      const std::uint64_t full = (inode.size + options.chunk_size - 1) / options.chunk_size;
+      inode.flags |= s.chunks.size() < full ? v5::k_inode_has_hole : 0;
     } else if (a.kind == EntryKind::symlink) {
       s.symlink = a.link_target;
       inode.size = a.link_target.size();
@@ -138,6 +158,20 @@ v5::BootstrapSpec make_bootstrap(const BootstrapInputs& in, const BuildOptions& 
     distinct += inode.ino == i ? 1 : 0;
   }
   spec.inodes_count = distinct;
+
+  // Prefetch table: the ino of each listed path that exists, in list order.
+  if (!in.prefetch.empty()) {
+    std::map<const Node*, std::uint32_t> index_of;
+    for (std::uint32_t i = 1; i <= count; ++i) {
+      index_of.emplace(l.nodes[i - 1], i);
+    }
+    for (const auto& path : in.prefetch) {
+      const Node* n = in.tree->find(path);
+      if (n != nullptr) {
+        spec.prefetch.push_back(static_cast<std::uint32_t>(spec.inodes[index_of.at(n) - 1].inode.ino));
+      }
+    }
+  }
 
   // Digests bottom-up: children always have larger indexes than parents.
   for (std::uint32_t i = count; i >= 1; --i) {
@@ -156,7 +190,7 @@ v5::BootstrapSpec make_bootstrap(const BootstrapInputs& in, const BuildOptions& 
     }
     s.inode.digest = h.finalize();
   }
-  return spec;
+  return plan;
 }
 
 } // namespace rafs::builder

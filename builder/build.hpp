@@ -1,22 +1,16 @@
-// build(): one source (tar layer or directory) -> one data blob + bootstrap.
+// build(): one source (tar layer or directory) -> one data blob + bootstrap
+// (`rafs create`). Whiteout entries stay as plain entries: they act when
+// the layer is merged over others.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "builder/blob_writer.hpp"
-#include "builder/options.hpp"
-#include "builder/source_entry.hpp"
+#include "builder/image_builder.hpp"
 
 namespace rafs::builder {
-
-struct BuildProgress {
-  std::uint64_t bytes_read = 0; // input bytes consumed
-  std::uint64_t entries = 0;
-};
 
 struct BuildOutputs {
   std::filesystem::path bootstrap; // empty: <blob_dir>/<sha256 of the bootstrap>
@@ -26,19 +20,32 @@ struct BuildOutputs {
   std::function<void(const BuildProgress&)> progress;
 };
 
+struct BuildExtras {
+  PrefetchList prefetch;                   // used with options.prefetch_policy fs|blob
+  std::filesystem::path chunk_dict;        // a bootstrap whose chunks are referenced, not stored
+  std::filesystem::path chunk_dict_blobs;  // its blob directory
+};
+
 struct BuildResult {
   std::filesystem::path bootstrap;
-  std::filesystem::path blob; // empty when the image has no file data
+  std::filesystem::path blob; // empty when the image stored no file data
   std::string blob_id;
   BlobStats blob_stats;
   std::uint64_t entries = 0;
   std::uint64_t file_bytes = 0; // regular-file bytes read (holes included)
+  std::vector<ImageBlob> blobs; // the bootstrap's blob table
   std::vector<std::string> warnings;
 };
 
 // Reads the whole source, writes the blob and the bootstrap to temporary
 // names and renames them only when everything succeeded.
 [[nodiscard]] Result<BuildResult> build(Source& source, const BuildOptions& options,
-                                        const BuildOutputs& outputs);
+                                        const BuildOutputs& outputs, const BuildExtras& extras = {});
+
+// Writes bootstrap bytes to `path`, or when it is empty to
+// <dir>/<sha256 of the bytes>; returns where.
+[[nodiscard]] Result<std::filesystem::path> write_bootstrap(const std::vector<std::uint8_t>& bytes,
+                                                           const std::filesystem::path& path,
+                                                           const std::filesystem::path& dir);
 
 } // namespace rafs::builder

@@ -10,6 +10,7 @@ void make_default_dir(Node& n) {
   n.attr = SourceEntry{};
   n.attr.kind = EntryKind::directory;
   n.attr.mode = S_IFDIR | 0755;
+  n.implicit = true;
 }
 
 } // namespace
@@ -19,7 +20,7 @@ FileTree::FileTree() : m_root(std::make_unique<Node>()) {
   m_root->name = "/";
 }
 
-Node* FileTree::find(std::string_view path) {
+Node* FileTree::find(std::string_view path) const {
   Node* cur = m_root.get();
   std::size_t pos = 0;
   while (cur != nullptr && pos < path.size()) {
@@ -59,12 +60,15 @@ Result<Node*> FileTree::parent_of(std::string_view path, std::string_view& leaf)
   }
 }
 
-Result<Node*> FileTree::insert(const SourceEntry& entry) {
+Result<Node*> FileTree::insert(const SourceEntry& entry, const FileTree* lower) {
   SourceEntry attr = entry;
   std::shared_ptr<FileData> data;
   if (entry.kind == EntryKind::hardlink) {
     Node* target = find(entry.link_target);
-    if (target == nullptr || target == m_root.get()) {
+    if (target == nullptr && lower != nullptr) {
+      target = lower->find(entry.link_target);
+    }
+    if (target == nullptr || entry.link_target.empty()) {
       return make_error(Errc::corrupted, entry.path + ": hard link to " + entry.link_target +
                                              ", which does not exist");
     }
@@ -85,6 +89,7 @@ Result<Node*> FileTree::insert(const SourceEntry& entry) {
       return make_error(Errc::corrupted, "the root entry is not a directory");
     }
     m_root->attr = attr;
+    m_root->implicit = false;
     return m_root.get();
   }
   std::string_view leaf;
@@ -93,6 +98,7 @@ Result<Node*> FileTree::insert(const SourceEntry& entry) {
   auto it = parent->children.find(name);
   if (it != parent->children.end() && it->second->is_dir() && attr.kind == EntryKind::directory) {
     it->second->attr = attr; // a directory over a directory keeps its children
+    it->second->implicit = false;
     return it->second.get();
   }
   auto node = std::make_unique<Node>();

@@ -19,14 +19,20 @@
 #include <vector>
 
 #include "builder/source_entry.hpp"
+#include "format/chunk_info.hpp"
 #include "format/error.hpp"
 
 namespace rafs::builder {
 
-// The contents of a regular file: shared by every hard link to it.
+// The contents of a regular file: shared by every hard link to it (also
+// across layers: an upper-layer hard link may share a lower file's data).
 struct FileData {
   std::uint64_t size = 0;
-  std::vector<std::uint32_t> chunk_slots; // BlobWriter slot ids, in file order
+  // While its layer is being written: BlobWriter slot ids, in file order.
+  std::vector<std::uint32_t> chunk_slots;
+  // Once its layer is finished: the chunk records, blob_index holding the
+  // image-wide blob number (the blob table index is assigned at the end).
+  std::vector<v5::ChunkInfo> chunks;
 };
 
 struct Node {
@@ -35,6 +41,9 @@ struct Node {
   SourceEntry attr;                      // path unused; kind never hardlink
   std::shared_ptr<FileData> data;        // regular files only
   std::map<std::string, std::unique_ptr<Node>> children; // std::string orders bytes unsigned
+  // A directory made up because an entry below it came without its own
+  // entry: over a lower directory it keeps the lower attributes.
+  bool implicit = false;
 
   bool is_dir() const noexcept { return attr.kind == EntryKind::directory; }
   bool is_reg() const noexcept { return attr.kind == EntryKind::regular; }
@@ -49,8 +58,10 @@ public:
 
   // Inserts (or replaces) the node for `entry` and returns it. For a regular
   // file the caller fills node.data->chunk_slots afterwards.
-  [[nodiscard]] Result<Node*> insert(const SourceEntry& entry);
-  Node* find(std::string_view path);
+  // A hard link whose target is not in this tree is looked up in `lower`
+  // (an upper layer linking to a file of the layers below).
+  [[nodiscard]] Result<Node*> insert(const SourceEntry& entry, const FileTree* lower = nullptr);
+  Node* find(std::string_view path) const;
 
 private:
   Result<Node*> parent_of(std::string_view path, std::string_view& leaf);

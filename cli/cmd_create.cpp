@@ -14,6 +14,7 @@
 #include "builder/build.hpp"
 #include "builder/dir_source.hpp"
 #include "builder/tar_source.hpp"
+#include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_file.hpp"
 #include "format/file.hpp"
@@ -29,45 +30,9 @@ struct CreateOptions {
   std::string bootstrap;
   std::string blob_dir;
   std::string blob;
-  std::string chunk_size = "0x100000";
-  std::string compressor = "zstd";
-  int compression_level = 0;
-  std::string digester = "blake3";
-  std::string whiteout_spec = "oci";
-  bool repeatable = false;
   std::string output_json;
-  unsigned threads = 0;
+  BuildFlags build;
 };
-
-Result<std::uint32_t> parse_chunk_size(const std::string& text) {
-  std::size_t used = 0;
-  unsigned long long v = 0;
-  try {
-    v = std::stoull(text, &used, 0);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || v < v5::k_min_chunk_size || v > v5::k_max_chunk_size ||
-      !std::has_single_bit(v)) {
-    return make_error(Errc::invalid_argument,
-                      "--chunk-size " + text + ": must be a power of two from 0x1000 to 0x1000000");
-  }
-  return static_cast<std::uint32_t>(v);
-}
-
-Result<builder::BuildOptions> build_options(const CreateOptions& o) {
-  builder::BuildOptions b;
-  RAFS_TRY_ASSIGN(b.chunk_size, parse_chunk_size(o.chunk_size));
-  b.compressor = *compressor_from_name(o.compressor);
-  b.compression_level = o.compression_level;
-  b.digester = o.digester == "sha256" ? DigestAlgo::sha256 : DigestAlgo::blake3;
-  b.whiteout_spec = o.whiteout_spec == "overlayfs" ? builder::WhiteoutSpec::overlayfs
-                    : o.whiteout_spec == "none"    ? builder::WhiteoutSpec::none
-                                                   : builder::WhiteoutSpec::oci;
-  b.repeatable = o.repeatable;
-  b.threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  return b;
-}
 
 nlohmann::json result_json(const CreateOptions& o, const builder::BuildResult& r,
                            std::uint64_t bytes_in, double seconds) {
@@ -80,9 +45,9 @@ nlohmann::json result_json(const CreateOptions& o, const builder::BuildResult& r
           {"bootstrap", r.bootstrap.string()},
           {"blobs", blobs},
           {"fs_version", "5"},
-          {"compressor", o.compressor},
-          {"digester", o.digester},
-          {"chunk_size", o.chunk_size},
+          {"compressor", o.build.compressor},
+          {"digester", o.build.digester},
+          {"chunk_size", o.build.chunk_size},
           {"entries", r.entries},
           {"bytes_in", bytes_in},
           {"file_bytes", r.file_bytes},
@@ -103,9 +68,14 @@ int run_create(const CreateOptions& o) {
     std::fprintf(stderr, "rafs: create: give -D/--blob-dir or -b/--blob for the data blob\n");
     return k_exit_usage;
   }
-  auto options = build_options(o);
-  if (!options) {
-    std::fprintf(stderr, "rafs: %s\n", options.error().message.c_str());
+  auto options = to_build_options(o.build);
+  auto dict = chunk_dict_path(o.build);
+  if (!options || !dict) {
+    std::fprintf(stderr, "rafs: %s\n", (!options ? options.error() : dict.error()).message.c_str());
+    return k_exit_usage;
+  }
+  if (options->prefetch_policy != builder::PrefetchPolicy::none && o.source == "-") {
+    std::fprintf(stderr, "rafs: create: the prefetch list is read from stdin, so SOURCE cannot be -\n");
     return k_exit_usage;
   }
   struct stat st {};
@@ -125,30 +95,21 @@ int run_create(const CreateOptions& o) {
     }
     json_file.emplace(std::move(*f));
   }
-  builder::BuildOutputs out{o.bootstrap, o.blob_dir, o.blob, {}};
-  if (::isatty(2) != 0) {
-    out.progress = [start, last = start](const builder::BuildProgress& p) mutable {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last < std::chrono::milliseconds(250)) {
-        return;
-      }
-      last = now;
-      double secs = std::chrono::duration<double>(now - start).count();
-      double mb = static_cast<double>(p.bytes_read) / 1e6;
-      std::fprintf(stderr, "\rread %.1f MB (%.1f MB/s), %llu entries ", mb, mb / secs,
-                   static_cast<unsigned long long>(p.entries));
-    };
-  }
-  auto result = builder::build(**source, *options, out);
+  builder::BuildExtras extras;
+  extras.prefetch = read_prefetch_list(*options);
+  extras.chunk_dict = *dict;
+  extras.chunk_dict_blobs = !o.build.chunk_dict_blobs.empty()
+                                ? std::filesystem::path(o.build.chunk_dict_blobs)
+                                : std::filesystem::path(*dict).parent_path();
+  builder::BuildOutputs out{o.bootstrap, o.blob_dir, o.blob, progress_printer(o.source)};
+  auto result = builder::build(**source, *options, out, extras);
   if (out.progress) {
     std::fprintf(stderr, "\n");
   }
   if (!result) {
     return report(result.error());
   }
-  for (const auto& w : result->warnings) {
-    std::fprintf(stderr, "rafs: warning: %s\n", w.c_str());
-  }
+  print_warnings(result->warnings);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto& stats = result->blob_stats;
   std::printf("bootstrap: %s\n", result->bootstrap.c_str());
@@ -181,23 +142,8 @@ Action setup_create(CLI::App& app) {
   app.add_option("-D,--blob-dir", o->blob_dir, "Directory for the blob, written as <dir>/<blob id>")
       ->check(CLI::ExistingDirectory);
   app.add_option("-b,--blob", o->blob, "Write the blob to exactly this path");
-  app.add_option("--chunk-size", o->chunk_size, "Chunk size: a power of two from 0x1000 to 0x1000000")
-      ->capture_default_str();
-  app.add_option("--compressor", o->compressor, "Chunk compressor")
-      ->check(CLI::IsMember({"none", "lz4_block", "zstd"}))
-      ->capture_default_str();
-  app.add_option("--compression-level", o->compression_level, "zstd level (default 3)");
-  app.add_option("--digester", o->digester, "Chunk digest")
-      ->check(CLI::IsMember({"blake3", "sha256"}))
-      ->capture_default_str();
-  app.add_option("--whiteout-spec", o->whiteout_spec,
-                 "Whiteouts: in a single-layer build markers are kept for a later merge")
-      ->check(CLI::IsMember({"oci", "overlayfs", "none"}))
-      ->capture_default_str();
-  app.add_flag("--repeatable", o->repeatable, "Do not record uid/gid");
+  add_build_flags(app, o->build);
   app.add_option("-J,--output-json", o->output_json, "Write a JSON summary of the build");
-  app.add_option("--threads", o->threads, "Hashing and compression threads (default: cores)")
-      ->check(CLI::Range(1u, 256u));
   return [o] { return run_create(*o); };
 }
 

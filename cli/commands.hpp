@@ -24,6 +24,8 @@ Action setup_dump(CLI::App& app);
 Action setup_check(CLI::App& app);
 Action setup_unpack(CLI::App& app);
 Action setup_create(CLI::App& app);
+Action setup_convert(CLI::App& app);
+Action setup_merge(CLI::App& app);
 
 // Prints "rafs: <message>" on stderr and returns k_exit_bad_input.
 int report(const Error& error);

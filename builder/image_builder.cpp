@@ -1,0 +1,347 @@
+#include "builder/image_builder.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "builder/bootstrap_builder.hpp"
+#include "builder/bootstrap_tree.hpp"
+#include "builder/overlay.hpp"
+#include "format/bootstrap_writer.hpp"
+#include "format/file.hpp"
+#include "format/layout.hpp"
+
+namespace rafs::builder {
+
+namespace {
+
+class FileSink final : public BlobSink {
+public:
+  explicit FileSink(AtomicFile& f) : m_file(f) {}
+  Result<void> write(Bytes data) override { return m_file.write(data); }
+
+private:
+  AtomicFile& m_file;
+};
+
+// Cuts a file's blocks into chunk-size chunks and submits them in order.
+// Chunks no block touches are holes: all zeros, not hashed again.
+Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_size, bool prefetch,
+                        BlobWriter& writer, const std::string& path) {
+  const std::uint8_t* block = nullptr;
+  std::size_t block_len = 0;
+  std::uint64_t block_off = 0;
+  RAFS_TRY_ASSIGN(bool have, reader.next_block(block, block_len, block_off));
+  for (std::uint64_t start = 0; start < data.size; start += chunk_size) {
+    const std::uint64_t end = std::min<std::uint64_t>(data.size, start + chunk_size);
+    std::vector<std::uint8_t> chunk; // allocated when a block touches it
+    while (have) {
+      if (block_len == 0 || block_off + block_len <= start) {
+        RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
+        continue;
+      }
+      if (block_off + block_len > data.size) {
+        return make_error(Errc::corrupted, path + ": data beyond the declared size");
+      }
+      if (block_off >= end) {
+        break;
+      }
+      const std::uint64_t from = std::max(start, block_off);
+      const std::uint64_t to = std::min(end, block_off + block_len);
+      if (chunk.empty()) {
+        chunk.assign(end - start, 0);
+      }
+      std::memcpy(chunk.data() + (from - start), block + (from - block_off), to - from);
+      if (block_off + block_len > end) {
+        break; // the rest of this block belongs to the next chunk
+      }
+      RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
+    }
+    auto slot = chunk.empty()
+                    ? writer.submit_zero(static_cast<std::uint32_t>(end - start), prefetch)
+                    : writer.submit(std::move(chunk), prefetch);
+    if (!slot) {
+      return std::move(slot).error();
+    }
+    data.chunk_slots.push_back(*slot);
+  }
+  while (have) { // drain: libarchive may report a final empty block
+    if (block_len != 0) {
+      return make_error(Errc::corrupted, path + ": data beyond the declared size");
+    }
+    RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
+  }
+  return {};
+}
+
+// Regular files of a subtree in name order (iterative: trees can be deep).
+template <typename N, typename F> void for_each_file(N& top, F&& f) {
+  std::vector<N*> stack{&top};
+  while (!stack.empty()) {
+    N* n = stack.back();
+    stack.pop_back();
+    if (n->is_reg()) {
+      f(*n->data);
+    }
+    for (auto it = n->children.rbegin(); it != n->children.rend(); ++it) {
+      stack.push_back(it->second.get());
+    }
+  }
+}
+
+// Slots in the order the prefetch region is laid out: the listed paths'
+// files in list order, then every other file (their chunks may share a
+// region chunk with a file replaced later in the layer).
+std::vector<std::uint32_t> region_order(const FileTree& layer, const PrefetchList& list) {
+  std::vector<std::uint32_t> order;
+  std::set<const FileData*> seen;
+  auto add = [&](const FileData& d) {
+    if (seen.insert(&d).second) {
+      order.insert(order.end(), d.chunk_slots.begin(), d.chunk_slots.end());
+    }
+  };
+  for (const auto& path : list.paths()) {
+    if (const Node* n = layer.find(path); n != nullptr) {
+      for_each_file(*n, add);
+    }
+  }
+  for_each_file(layer.root(), add);
+  return order;
+}
+
+// Slot ids -> chunk records, once per FileData (hard links share one).
+void resolve_chunks(FileTree& layer, const BlobWriter& writer, std::uint32_t blob_number,
+                    std::uint32_t chunk_size) {
+  std::set<const FileData*> seen;
+  for_each_file(layer.root(), [&](FileData& d) {
+    if (!seen.insert(&d).second || d.chunk_slots.empty()) {
+      return;
+    }
+    d.chunks.reserve(d.chunk_slots.size());
+    for (std::size_t k = 0; k < d.chunk_slots.size(); ++k) {
+      v5::ChunkInfo c = writer.chunk(d.chunk_slots[k]);
+      if (!writer.external(d.chunk_slots[k])) {
+        c.blob_index = blob_number;
+      }
+      c.file_offset = std::uint64_t{k} * chunk_size;
+      d.chunks.push_back(c);
+    }
+    d.chunk_slots = {};
+  });
+}
+
+Result<void> same_codecs(const v5::Bootstrap& b, const BuildOptions& o, std::string_view role) {
+  if (b.digester() != o.digester) {
+    return make_error(Errc::invalid_argument,
+                      b.name() + ": " + std::string(role) + " uses digester " +
+                          std::string(digest_algo_name(b.digester())) + ", this image uses " +
+                          std::string(digest_algo_name(o.digester)));
+  }
+  if (b.compressor() != o.compressor) {
+    return make_error(Errc::invalid_argument,
+                      b.name() + ": " + std::string(role) + " uses compressor " +
+                          std::string(compressor_name(b.compressor())) + ", this image uses " +
+                          std::string(compressor_name(o.compressor)) +
+                          " (a v5 image has one compressor)");
+  }
+  return {};
+}
+
+} // namespace
+
+ImageBuilder::ImageBuilder(const BuildOptions& options, PrefetchList prefetch)
+    : m_options(options), m_prefetch(std::move(prefetch)) {
+  if (m_options.prefetch_policy == PrefetchPolicy::none) {
+    m_prefetch = PrefetchList();
+  }
+}
+
+std::uint32_t ImageBuilder::register_blob(const v5::BlobInfo& info, std::filesystem::path file,
+                                          bool from_chunk_dict) {
+  for (std::uint32_t i = 0; i < m_blobs.size(); ++i) {
+    if (m_blobs[i].info.id == info.id) {
+      return i;
+    }
+  }
+  m_blobs.push_back(ImageBlob{info, std::move(file), from_chunk_dict});
+  m_region_built.push_back(false);
+  return static_cast<std::uint32_t>(m_blobs.size() - 1);
+}
+
+Result<void> ImageBuilder::add_chunk_dict(const v5::Bootstrap& dict,
+                                          const std::filesystem::path& blob_dir) {
+  RAFS_TRY(same_codecs(dict, m_options, "the chunk dict"));
+  std::vector<std::uint32_t> numbers;
+  for (const auto& blob : dict.blobs()) {
+    v5::BlobInfo info = blob;
+    info.readahead_offset = 0;
+    info.readahead_size = 0;
+    numbers.push_back(register_blob(info, blob_dir / blob.id, true));
+  }
+  for (std::uint32_t i = 1; i <= dict.inode_count(); ++i) {
+    if (!dict.inode(i).is_reg() || dict.ino_index(i) != i) {
+      continue;
+    }
+    for (std::uint32_t k = 0; k < dict.chunk_count(i); ++k) {
+      v5::ChunkInfo c = dict.chunk(i, k);
+      c.blob_index = numbers[c.blob_index];
+      c.file_offset = 0;
+      m_known.add(c, false);
+    }
+  }
+  return {};
+}
+
+Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& outputs,
+                                            bool apply_whiteouts) {
+  LayerReport report;
+  const std::filesystem::path blob_target =
+      !outputs.blob.empty() ? outputs.blob : outputs.blob_dir / "blob";
+  RAFS_TRY_ASSIGN(AtomicFile blob_file, AtomicFile::create(blob_target));
+  FileSink sink(blob_file);
+  FileTree layer;
+  BlobWriter writer(m_options, sink, &m_known, blob_target.parent_path());
+
+  auto read = [&]() -> Result<void> {
+    SourceEntry entry;
+    for (;;) {
+      RAFS_TRY_ASSIGN(bool more, source.next(entry));
+      if (!more) {
+        return {};
+      }
+      report.entries += 1;
+      auto inserted = layer.insert(entry, &m_tree);
+      if (!inserted) {
+        return inserted.error().with_context(source.name());
+      }
+      if (entry.kind == EntryKind::regular) {
+        const bool prefetch = m_prefetch.position_of(entry.path).has_value();
+        RAFS_TRY(chunk_file(source.data(), *(*inserted)->data, m_options.chunk_size, prefetch,
+                            writer, source.name() + ": " + entry.path));
+        report.file_bytes += entry.size;
+      }
+      if (outputs.progress) {
+        outputs.progress(BuildProgress{source.bytes_read(), report.entries});
+      }
+    }
+  };
+  Result<void> r = read();
+  Result<void> written = writer.finish();
+  RAFS_TRY(r);
+  RAFS_TRY(written);
+  RAFS_TRY(writer.close(m_prefetch.empty() ? std::vector<std::uint32_t>{}
+                                           : region_order(layer, m_prefetch)));
+  report.warnings = source.take_warnings();
+  report.bytes_in = source.bytes_read();
+  report.blob_stats = writer.stats();
+  report.region_offset = writer.region_offset();
+  report.region_size = writer.region_size();
+
+  const auto number = static_cast<std::uint32_t>(m_blobs.size());
+  resolve_chunks(layer, writer, number, m_options.chunk_size);
+  if (writer.stats().chunks_stored > 0) {
+    v5::BlobInfo info;
+    info.id = writer.blob_id();
+    info.chunk_count = static_cast<std::uint32_t>(writer.stats().chunks_stored);
+    info.features = v5::k_blob_cap_tar_toc;
+    info.compressed_size = writer.stats().compressed_size;
+    info.uncompressed_size = writer.stats().uncompressed_size;
+    if (m_options.prefetch_policy == PrefetchPolicy::blob && report.region_size > 0) {
+      if (report.region_offset + report.region_size > UINT32_MAX) {
+        return make_error(Errc::unsupported,
+                          source.name() + ": the prefetch region ends beyond 4 GiB in its blob; "
+                                          "the v5 readahead range is 32-bit (use --prefetch-policy fs)");
+      }
+      info.readahead_offset = static_cast<std::uint32_t>(report.region_offset);
+      info.readahead_size = static_cast<std::uint32_t>(report.region_size);
+    }
+    report.blob_id = info.id;
+    report.blob = !outputs.blob.empty() ? outputs.blob : outputs.blob_dir / info.id;
+    RAFS_TRY(blob_file.commit_as(report.blob));
+    m_blobs.push_back(ImageBlob{info, report.blob, false});
+    m_region_built.push_back(true);
+    writer.for_each_stored([&](v5::ChunkInfo c, bool in_region) {
+      c.blob_index = number;
+      m_known.add(c, in_region);
+    });
+  }
+  overlay(m_tree, layer, apply_whiteouts ? m_options.whiteout_spec : WhiteoutSpec::none);
+  return report;
+}
+
+Result<void> ImageBuilder::add_bootstrap(const v5::Bootstrap& layer) {
+  RAFS_TRY(same_codecs(layer, m_options, "bootstrap"));
+  if (layer.chunk_size() != m_options.chunk_size) {
+    return make_error(Errc::invalid_argument,
+                      layer.name() + ": chunk size " + hex_number(layer.chunk_size()) +
+                          " differs from the image's " + hex_number(m_options.chunk_size));
+  }
+  std::vector<std::uint32_t> numbers;
+  for (const auto& blob : layer.blobs()) {
+    numbers.push_back(register_blob(blob, {}, false));
+  }
+  RAFS_TRY_ASSIGN(FileTree tree, tree_from_bootstrap(layer, numbers));
+  overlay(m_tree, tree, m_options.whiteout_spec);
+  return {};
+}
+
+Result<BuiltImage> ImageBuilder::finish() {
+  BuiltImage image;
+  BootstrapInputs in;
+  in.tree = &m_tree;
+  for (const auto& b : m_blobs) {
+    in.blobs.push_back(b.info);
+  }
+  for (const auto& path : m_prefetch.paths()) {
+    if (m_tree.find(path) == nullptr) {
+      image.warnings.push_back("prefetch list: /" + path + " is not in the image");
+    }
+  }
+  if (m_options.prefetch_policy == PrefetchPolicy::fs) {
+    in.prefetch = m_prefetch.paths();
+  }
+  if (m_options.prefetch_policy == PrefetchPolicy::blob) {
+    // Blobs not built here (rafs merge): the range covering the listed files' chunks.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> range(m_blobs.size(),
+                                                               {UINT64_MAX, 0});
+    for (const auto& path : m_prefetch.paths()) {
+      if (const Node* n = m_tree.find(path); n != nullptr) {
+        for_each_file(*n, [&](const FileData& d) {
+          for (const auto& c : d.chunks) {
+            auto& [lo, hi] = range[c.blob_index];
+            lo = std::min(lo, c.compressed_offset);
+            hi = std::max(hi, c.compressed_offset + c.compressed_size);
+          }
+        });
+      }
+    }
+    for (std::size_t b = 0; b < m_blobs.size(); ++b) {
+      auto& info = in.blobs[b];
+      if (m_region_built[b] || m_blobs[b].from_chunk_dict) {
+        continue;
+      }
+      info.readahead_offset = 0;
+      info.readahead_size = 0;
+      const auto [lo, hi] = range[b];
+      if (lo < hi && hi <= UINT32_MAX) {
+        info.readahead_offset = static_cast<std::uint32_t>(lo);
+        info.readahead_size = static_cast<std::uint32_t>(hi - lo);
+      }
+    }
+  } else {
+    for (auto& info : in.blobs) {
+      info.readahead_offset = 0;
+      info.readahead_size = 0;
+    }
+  }
+  BootstrapPlan plan = make_bootstrap(in, m_options);
+  image.bootstrap = v5::encode_bootstrap(plan.spec);
+  for (std::size_t t = 0; t < plan.blob_numbers.size(); ++t) {
+    ImageBlob blob = m_blobs[plan.blob_numbers[t]];
+    blob.info = plan.spec.blobs[t];
+    image.blobs.push_back(std::move(blob));
+  }
+  return image;
+}
+
+} // namespace rafs::builder
