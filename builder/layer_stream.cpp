@@ -1,11 +1,8 @@
 #include "builder/layer_stream.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
-#include <cerrno>
 #include <cstring>
 
 namespace rafs::builder {
@@ -32,13 +29,35 @@ Error LayerStream::corrupt(const std::string& what) const {
   return make_error(Errc::corrupted, m_name + ": " + what);
 }
 
-Result<std::unique_ptr<LayerStream>> LayerStream::open(const std::string& path) {
-  std::unique_ptr<LayerStream> s(new LayerStream());
-  s->m_name = path;
-  s->m_fd.reset(path == "-" ? ::dup(0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!s->m_fd) {
-    return sys_error(path);
+std::string_view layer_compression_name(LayerCompression c) noexcept {
+  switch (c) {
+  case LayerCompression::none: return "none";
+  case LayerCompression::gzip: return "gzip";
+  case LayerCompression::zstd: return "zstd";
   }
+  return "unknown";
+}
+
+LayerCompression detect_layer_compression(Bytes head) noexcept {
+  if (head.size() >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+    return LayerCompression::gzip;
+  }
+  if (head.size() >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) {
+    return LayerCompression::zstd;
+  }
+  return LayerCompression::none;
+}
+
+Result<std::unique_ptr<LayerStream>> LayerStream::open(const std::string& path) {
+  RAFS_TRY_ASSIGN(auto raw, open_file_reader(path));
+  return open(std::move(raw), std::nullopt);
+}
+
+Result<std::unique_ptr<LayerStream>> LayerStream::open(std::unique_ptr<ByteReader> raw,
+                                                       std::optional<LayerCompression> expected) {
+  std::unique_ptr<LayerStream> s(new LayerStream());
+  s->m_name = raw->name();
+  s->m_raw = std::move(raw);
   s->m_in.resize(k_in_size);
   s->m_codec = std::make_unique<Codec>();
   // Read until 4 bytes are there (or EOF) to see the magic.
@@ -48,15 +67,21 @@ Result<std::unique_ptr<LayerStream>> LayerStream::open(const std::string& path) 
       break;
     }
   }
-  const std::uint8_t* p = s->m_in.data();
-  if (s->m_in_len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
-    s->m_compression = LayerCompression::gzip;
+  s->m_compression = detect_layer_compression(Bytes(s->m_in).first(s->m_in_len));
+  if (expected && *expected != s->m_compression) {
+    if (*expected == LayerCompression::none) {
+      return s->corrupt("media type says tar but the data is " +
+                        std::string(layer_compression_name(s->m_compression)) + " compressed");
+    }
+    const std::string codec(layer_compression_name(*expected));
+    return s->corrupt("media type says tar+" + codec + " but the data is not " + codec + " compressed");
+  }
+  if (s->m_compression == LayerCompression::gzip) {
     if (inflateInit2(&s->m_codec->z, 16 + MAX_WBITS) != Z_OK) {
       return make_error(Errc::internal, "zlib initialisation failed");
     }
     s->m_codec->z_ready = true;
-  } else if (s->m_in_len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
-    s->m_compression = LayerCompression::zstd;
+  } else if (s->m_compression == LayerCompression::zstd) {
     s->m_codec->zstd = ZSTD_createDStream();
     if (s->m_codec->zstd == nullptr) {
       return make_error(Errc::internal, "zstd initialisation failed");
@@ -74,22 +99,13 @@ Result<bool> LayerStream::fill() {
     m_in_len -= m_in_pos;
     m_in_pos = 0;
   }
-  for (;;) {
-    ssize_t n = ::read(m_fd.get(), m_in.data() + m_in_len, m_in.size() - m_in_len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return sys_error(m_name);
-    }
-    if (n == 0) {
-      m_eof = true;
-      return false;
-    }
-    m_in_len += static_cast<std::size_t>(n);
-    m_raw_read += static_cast<std::uint64_t>(n);
-    return true;
+  RAFS_TRY_ASSIGN(std::size_t n, m_raw->read(MutableBytes(m_in).subspan(m_in_len)));
+  if (n == 0) {
+    m_eof = true;
+    return false;
   }
+  m_in_len += n;
+  return true;
 }
 
 Result<std::size_t> LayerStream::read(MutableBytes out) {

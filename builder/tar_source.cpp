@@ -52,7 +52,7 @@ public:
 
 class TarSource final : public Source {
 public:
-  explicit TarSource(std::string name) : m_name(std::move(name)) {}
+  explicit TarSource(std::unique_ptr<ByteReader> tar) : m_name(tar->name()), m_stream(std::move(tar)) {}
 
   Result<void> open() {
     m_archive.reset(archive_read_new());
@@ -63,11 +63,10 @@ public:
     // Read past the end-of-archive blocks to the end of the stream, so the
     // gzip/zstd trailer (CRC, checksum) is read and checked too.
     archive_read_set_format_option(a, "tar", "read_concatenated_archives", "1");
-    RAFS_TRY_ASSIGN(m_stream, LayerStream::open(m_name));
     m_buffer.resize(k_read_block);
     int r = archive_read_open(a, this, nullptr, &TarSource::read_callback, nullptr);
     if (r != ARCHIVE_OK) {
-      return m_stream_error ? *m_stream_error : error("cannot open");
+      return error(k_not_tar);
     }
     m_data.a = a;
     m_data.stream_error = &m_stream_error;
@@ -76,12 +75,17 @@ public:
 
   Result<bool> next(SourceEntry& e) override {
     archive_entry* ae = nullptr;
+    if (m_ended) {
+      return false;
+    }
     int r = archive_read_next_header(m_archive.get(), &ae);
     if (r == ARCHIVE_EOF) {
+      RAFS_TRY(drain());
+      m_ended = true;
       return false;
     }
     if (r < ARCHIVE_WARN) {
-      return error(m_count == 0 ? "not a tar layer" : "after entry " + std::to_string(m_count));
+      return error(m_count == 0 ? k_not_tar : "after entry " + std::to_string(m_count));
     }
     ++m_count;
     const char* raw = archive_entry_pathname(ae);
@@ -105,6 +109,20 @@ private:
       return r.error().with_context(m_name);
     }
     return r;
+  }
+
+  // Reads whatever libarchive left of the stream (e.g. the padding after
+  // the end-of-archive blocks), so every reader in the stack reaches its end.
+  Result<void> drain() {
+    if (m_stream_error) {
+      return *m_stream_error;
+    }
+    for (;;) {
+      RAFS_TRY_ASSIGN(std::size_t n, m_stream->read(m_buffer));
+      if (n == 0) {
+        return {};
+      }
+    }
   }
 
   // libarchive pulls the plain tar stream through this.
@@ -221,20 +239,28 @@ private:
               [](const v5::Xattr& a, const v5::Xattr& b) { return a.name < b.name; });
   }
 
+  static constexpr const char* k_not_tar = "not a tar archive";
+
   std::string m_name;
-  std::unique_ptr<LayerStream> m_stream;
+  std::unique_ptr<ByteReader> m_stream;
   std::vector<std::uint8_t> m_buffer;
   std::optional<Error> m_stream_error;
   ArchiveReader m_archive;
   TarDataReader m_data;
   std::uint64_t m_count = 0;
+  bool m_ended = false;
   std::vector<std::string> m_warnings;
 };
 
 } // namespace
 
 Result<std::unique_ptr<Source>> open_tar_source(const std::string& path) {
-  auto src = std::make_unique<TarSource>(path);
+  RAFS_TRY_ASSIGN(auto stream, LayerStream::open(path));
+  return open_tar_source(std::unique_ptr<ByteReader>(std::move(stream)));
+}
+
+Result<std::unique_ptr<Source>> open_tar_source(std::unique_ptr<ByteReader> tar) {
+  auto src = std::make_unique<TarSource>(std::move(tar));
   RAFS_TRY(src->open());
   return std::unique_ptr<Source>(std::move(src));
 }

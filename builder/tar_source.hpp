@@ -5,11 +5,21 @@
 #include <memory>
 #include <string>
 
+#include "builder/byte_reader.hpp"
 #include "builder/source_entry.hpp"
 
 namespace rafs::builder {
 
 // "-" reads stdin. Returns the source ready for next().
 [[nodiscard]] Result<std::unique_ptr<Source>> open_tar_source(const std::string& path);
+
+// The entries of a plain tar stream, e.g. a LayerStream (possibly under a
+// verifying reader). Messages and name() use tar->name(); bytes_read() is
+// tar->raw_bytes_read(). When the tar ends, next() reads `tar` to its end
+// before returning false, so a reader in the stack sees every byte (and its
+// error, e.g. a digest mismatch, is what next() returns). Data that is not
+// a tar fails here or at the first next(): "NAME: not a tar archive: <why>".
+// (A LayerStream converts: open_tar_source(std::move(layer_stream)).)
+[[nodiscard]] Result<std::unique_ptr<Source>> open_tar_source(std::unique_ptr<ByteReader> tar);
 
 } // namespace rafs::builder

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libarchive-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev doctest-dev libfuse3-dev fuse3
-  b3sum tree tar gzip zstd attr python3 python3-jsonschema
+  b3sum tree tar gzip zstd attr python3 python3-jsonschema umoci skopeo
 )
 missing=()
 for p in "${packages[@]}"; do

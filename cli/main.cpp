@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
     actions[sub] = setup(*sub);
   };
   add("create", "Build a RAFS v5 blob and bootstrap from one tar layer or a directory", setup_create);
+  add("convert", "Convert a whole OCI image (layout, oci-archive, docker-archive) to a Nydus image",
+      setup_convert);
   add("merge", "Overlay per-layer bootstraps (lowest first) into one image bootstrap", setup_merge);
   add("dump", "Print a bootstrap: superblock, blobs, prefetch table and tree", setup_dump);
   add("check", "Validate a bootstrap (and, with -D, every chunk of its blobs)", setup_check);
