@@ -219,10 +219,30 @@ Result<void> BlobWriter::finish() {
   return {};
 }
 
-Result<void> BlobWriter::close(const std::vector<std::uint32_t>& order) {
+Result<void> BlobWriter::close(const std::vector<std::uint32_t>& order, std::size_t listed) {
   m_region_offset = m_stats.compressed_size;
   std::vector<std::uint8_t> payload;
-  for (std::uint32_t slot : order) {
+  std::unordered_map<std::uint64_t, std::uint32_t> copied; // main offset -> region id
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const std::uint32_t slot = order[k];
+    if (k < listed && m_slots[slot].place == Place::main) {
+      const v5::ChunkInfo main = m_slots[slot].info;
+      auto [it, fresh] = copied.emplace(main.compressed_offset, 0);
+      if (fresh) {
+        payload.resize(main.compressed_size);
+        RAFS_TRY(m_sink.read_at(main.compressed_offset, payload));
+        if (!m_scratch) {
+          RAFS_TRY_ASSIGN(ScratchFile f, ScratchFile::create(m_scratch_dir));
+          m_scratch.emplace(std::move(f));
+        }
+        v5::ChunkInfo copy = main;
+        RAFS_TRY_ASSIGN(copy.compressed_offset, m_scratch->append(payload));
+        it->second = static_cast<std::uint32_t>(m_region.size());
+        m_region.push_back(RegionChunk{copy, false});
+      }
+      m_slots[slot].place = Place::region;
+      m_slots[slot].region_id = it->second;
+    }
     if (m_slots[slot].place != Place::region) {
       continue;
     }

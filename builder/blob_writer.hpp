@@ -35,6 +35,9 @@ class BlobSink {
 public:
   virtual ~BlobSink() = default;
   [[nodiscard]] virtual Result<void> write(Bytes data) = 0;
+  // Reads back bytes written earlier (close() copies a chunk a listed file
+  // shares with an earlier, unlisted one into the prefetch region).
+  [[nodiscard]] virtual Result<void> read_at(std::uint64_t offset, MutableBytes out) = 0;
 };
 
 struct BlobStats {
@@ -69,8 +72,11 @@ public:
   [[nodiscard]] Result<void> finish();
   // After finish(), once: appends the prefetch-region chunks that the slots
   // in `order` reference (each once, in that order; region chunks no slot
-  // in `order` references are dropped), then seals the blob id.
-  [[nodiscard]] Result<void> close(const std::vector<std::uint32_t>& order);
+  // in `order` references are dropped), then seals the blob id. The first
+  // `listed` slots belong to listed files: one of them that points into the
+  // main part of this blob (its data came first under an unlisted name, e.g.
+  // a hard link's first name) gets a copy of its chunk in the region.
+  [[nodiscard]] Result<void> close(const std::vector<std::uint32_t>& order, std::size_t listed = 0);
 
   // After close(): the record of a slot (file_offset 0). blob_index is 0
   // for a chunk of this blob, or the image-wide blob number of another blob

@@ -56,6 +56,14 @@ Result<FileTree> tree_from_bootstrap(const v5::Bootstrap& b,
     if (!inserted) {
       return inserted.error().with_context(b.name());
     }
+    // A bootstrap cannot say which directories a layer only implied (a path
+    // below them came without their own entry): the builder made those
+    // 0755 root:root, mtime 0, no xattrs. Such a directory over a lower one
+    // keeps the lower attributes, as it would have in `rafs convert`.
+    if (e.kind == EntryKind::directory && e.mode == (S_IFDIR | 0755) && e.uid == 0 && e.gid == 0 &&
+        e.mtime == 0 && e.mtime_nsec == 0 && e.xattrs.empty()) {
+      (*inserted)->implicit = true;
+    }
     if (first == i && n.is_reg()) {
       FileData& d = *(*inserted)->data;
       for (std::uint32_t k = 0; k < b.chunk_count(i); ++k) {

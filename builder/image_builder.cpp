@@ -19,6 +19,9 @@ class FileSink final : public BlobSink {
 public:
   explicit FileSink(AtomicFile& f) : m_file(f) {}
   Result<void> write(Bytes data) override { return m_file.write(data); }
+  Result<void> read_at(std::uint64_t offset, MutableBytes out) override {
+    return pread_full(m_file.fd(), offset, out, m_file.temp_path().string());
+  }
 
 private:
   AtomicFile& m_file;
@@ -90,9 +93,11 @@ template <typename N, typename F> void for_each_file(N& top, F&& f) {
 }
 
 // Slots in the order the prefetch region is laid out: the listed paths'
-// files in list order, then every other file (their chunks may share a
-// region chunk with a file replaced later in the layer).
-std::vector<std::uint32_t> region_order(const FileTree& layer, const PrefetchList& list) {
+// files in list order (their count in `listed`), then every other file
+// (their chunks may share a region chunk with a file replaced later in the
+// layer).
+std::vector<std::uint32_t> region_order(const FileTree& layer, const PrefetchList& list,
+                                        std::size_t& listed) {
   std::vector<std::uint32_t> order;
   std::set<const FileData*> seen;
   auto add = [&](const FileData& d) {
@@ -105,6 +110,7 @@ std::vector<std::uint32_t> region_order(const FileTree& layer, const PrefetchLis
       for_each_file(*n, add);
     }
   }
+  listed = order.size();
   for_each_file(layer.root(), add);
   return order;
 }
@@ -229,8 +235,12 @@ Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& 
   Result<void> written = writer.finish();
   RAFS_TRY(r);
   RAFS_TRY(written);
-  RAFS_TRY(writer.close(m_prefetch.empty() ? std::vector<std::uint32_t>{}
-                                           : region_order(layer, m_prefetch)));
+  std::size_t listed = 0;
+  std::vector<std::uint32_t> order;
+  if (!m_prefetch.empty()) {
+    order = region_order(layer, m_prefetch, listed);
+  }
+  RAFS_TRY(writer.close(order, listed));
   report.warnings = source.take_warnings();
   report.bytes_in = source.bytes_read();
   report.blob_stats = writer.stats();

@@ -42,20 +42,7 @@ Result<std::uint64_t> ScratchFile::append(Bytes data) {
 }
 
 Result<void> ScratchFile::read_at(std::uint64_t offset, MutableBytes out) const {
-  std::size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(m_fd.get(), out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return n == 0 ? make_error(Errc::io, m_dir.string() + ": temporary file is short")
-                    : sys_error(m_dir.string() + ": cannot read a temporary file");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return {};
+  return pread_full(m_fd.get(), offset, out, m_dir.string() + ": temporary file");
 }
 
 } // namespace rafs::builder

@@ -90,8 +90,7 @@ int run_merge(const MergeOptions& o) {
 Action setup_merge(CLI::App& app) {
   auto o = std::make_shared<MergeOptions>();
   app.add_option("BOOTSTRAP", o->sources, "Per-layer bootstraps, lowest layer first")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   app.add_option("-B,--bootstrap", o->bootstrap, "Merged bootstrap to write");
   app.add_option("-D,--blob-dir", o->blob_dir,
                  "Write the bootstrap here, named by its sha256 (when no -B)")

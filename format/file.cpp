@@ -30,6 +30,8 @@ void UniqueFd::reset(int fd) noexcept {
 
 namespace {
 
+} // namespace
+
 Result<void> pread_full(int fd, std::uint64_t offset, MutableBytes out, const std::string& name) {
   std::size_t done = 0;
   while (done < out.size()) {
@@ -49,8 +51,6 @@ Result<void> pread_full(int fd, std::uint64_t offset, MutableBytes out, const st
   }
   return {};
 }
-
-} // namespace
 
 Result<std::vector<std::uint8_t>> read_whole_file(const std::filesystem::path& path,
                                                   std::uint64_t max_size) {

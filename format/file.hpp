@@ -32,6 +32,11 @@ private:
   int m_fd = -1;
 };
 
+// Fills `out` from `offset` of an open file; a short file is an error
+// naming `name`.
+[[nodiscard]] Result<void> pread_full(int fd, std::uint64_t offset, MutableBytes out,
+                                      const std::string& name);
+
 // Reads a whole regular file; fails (Errc::overflow) past `max_size` bytes
 // before allocating.
 [[nodiscard]] Result<std::vector<std::uint8_t>> read_whole_file(const std::filesystem::path& path,

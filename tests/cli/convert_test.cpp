@@ -191,6 +191,51 @@ TEST_SUITE("convert") {
     CHECK(files.count(upper) == 1);
   }
 
+  TEST_CASE("--chunk-dict: chunks found in the dictionary are referenced and its blob joins the image") {
+    TempDir tmp;
+    const std::string shared = random_bytes(2 * k_mib, 21);
+    write_tar(tmp / "dict.tar", {tar_file("base/lib.so", shared)});
+    fs::create_directories(tmp / "dict");
+    RunResult d = run_rafs({"create", (tmp / "dict.tar").string(), "-D", (tmp / "dict").string(), "-B",
+                            (tmp / "dict.boot").string(), "--compressor", "none"});
+    INFO(d.out << d.err);
+    REQUIRE(d.exit_code == 0);
+    auto dict = rafs::v5::Bootstrap::open(tmp / "dict.boot");
+    REQUIRE(dict);
+    const std::string dict_blob = dict->blobs().at(0).id;
+
+    auto l1 = layer_of({tar_file("app/lib.so", shared), tar_file("app/own", random_bytes(100, 22))}, TarFilter::gzip);
+    write_oci_layout(tmp / "src", {image_of({l1}, "v1")});
+    RunResult r = convert({(tmp / "src").string(), "-o", (tmp / "out").string(), "-B", (tmp / "image.boot").string(),
+                           "-J", (tmp / "report.json").string(), "--compressor", "none", "--chunk-dict",
+                           "bootstrap=" + (tmp / "dict.boot").string(), "--chunk-dict-blob-dir",
+                           (tmp / "dict").string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = read_json(tmp / "report.json");
+    CHECK(j["layers"][0]["dedup_hits_other_blobs"] == 2);
+    CHECK(j["layers"][0]["bytes_stored"] == 100);
+    auto image = rafs::v5::Bootstrap::open(tmp / "image.boot");
+    REQUIRE(image);
+    REQUIRE(image->blobs().size() == 2);
+    CHECK(image->blobs()[0].id == dict_blob);
+    CHECK(fs::exists(tmp / "out" / "blobs" / "sha256" / dict_blob));
+    CHECK(run_rafs({"check", (tmp / "image.boot").string(), "-D", (tmp / "out" / "blobs" / "sha256").string()})
+              .exit_code == 0);
+    // A dictionary none of whose chunks is used stays out of the image.
+    auto l2 = layer_of({tar_file("other", random_bytes(100, 23))}, TarFilter::gzip);
+    write_oci_layout(tmp / "src2", {image_of({l2}, "v1")});
+    RunResult r2 = convert({(tmp / "src2").string(), "-o", (tmp / "out2").string(), "-B",
+                            (tmp / "image2.boot").string(), "--compressor", "none", "--chunk-dict",
+                            (tmp / "dict.boot").string()});
+    INFO(r2.out << r2.err);
+    REQUIRE(r2.exit_code == 0);
+    auto image2 = rafs::v5::Bootstrap::open(tmp / "image2.boot");
+    REQUIRE(image2);
+    CHECK(image2->blobs().size() == 1);
+    CHECK_FALSE(fs::exists(tmp / "out2" / "blobs" / "sha256" / dict_blob));
+  }
+
   TEST_CASE("skopeo inspects the output and copies it to an oci-archive; layers carry nydus annotations") {
     TempDir tmp;
     write_oci_layout(tmp / "src", {image_of(merge_layers(), "v1")});
