@@ -105,7 +105,7 @@ TEST_SUITE("builder::compatibility checklist") {
     CHECK(sb.blob_table_size == 72);                          // 8 + 64-char id, no padding needed
   }
 
-  TEST_CASE("4: blob table entry is readahead pair plus id, no NUL after the last; one ext entry") {
+  TEST_CASE("4: blob table entry is readahead pair plus id, no NUL after the last, one ext entry") {
     auto b = build_layer();
     const auto& sb = b->boot.super_block();
     const std::uint8_t* t = b->bytes.data() + sb.blob_table_offset;
@@ -237,7 +237,7 @@ TEST_SUITE("builder::compatibility checklist") {
     CHECK_FALSE(b->boot.chunk(one, 0).compressed());
   }
 
-  TEST_CASE("11: the blob is named by its sha256; lz4 chunks are raw blocks without a frame") {
+  TEST_CASE("11: the blob is named by its sha256, lz4 chunks are raw blocks without a frame") {
     auto b = build_layer(Compressor::lz4_block);
     auto bytes = test::read_file(b->blob);
     Sha256 h;

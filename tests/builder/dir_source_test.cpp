@@ -388,7 +388,7 @@ TEST_SUITE("builder::dir source") {
     CHECK(total <= 2 * k_mib);
   }
 
-  TEST_CASE("hard-linked symlinks and fifos are separate entries; sockets are sockets") {
+  TEST_CASE("hard-linked symlinks and fifos are separate entries, sockets are sockets") {
     TempDir tmp;
     const fs::path root = tmp / "t";
     make_dir(root, 0755);
@@ -561,7 +561,7 @@ TEST_SUITE("builder::dir source") {
     }
   }
 
-  TEST_CASE("a missing root is not_found; a file as root is invalid_argument") {
+  TEST_CASE("a missing root is not_found, a file as root is invalid_argument") {
     TempDir tmp;
     auto missing = rafs::builder::open_dir_source(tmp / "nope");
     REQUIRE(!missing.ok());

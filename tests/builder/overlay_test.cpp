@@ -380,7 +380,7 @@ TEST_SUITE("builder::overlay") {
     CHECK(at(*t, "d").attr.mtime == 400);
   }
 
-  TEST_CASE("FileTree: a hard link to a lower file shares its data and attributes; a missing target is an error") {
+  TEST_CASE("FileTree: a hard link to a lower file shares its data and attributes, a missing target is an error") {
     SourceEntry a = reg("a", 5, 0640);
     a.uid = 9;
     auto lower = tree_of({a});

@@ -191,7 +191,7 @@ TEST_SUITE("builder::prefetch list") {
     CHECK(w[1].starts_with("prefetch list: skipping /..: "));
   }
 
-  TEST_CASE("a path equal to or below an earlier one is dropped; one above a later one is kept") {
+  TEST_CASE("a path equal to or below an earlier one is dropped, one above a later one is kept") {
     Strings w;
     PrefetchList l = parse("/a\n/a/b\n/a\n/ab\n/c/d\n/c\n/c/d/e\n", w);
     CHECK(l.paths() == Strings{"a", "ab", "c/d", "c"});

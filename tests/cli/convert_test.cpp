@@ -236,7 +236,7 @@ TEST_SUITE("convert") {
     CHECK_FALSE(fs::exists(tmp / "out2" / "blobs" / "sha256" / dict_blob));
   }
 
-  TEST_CASE("skopeo inspects the output and copies it to an oci-archive; layers carry nydus annotations") {
+  TEST_CASE("skopeo inspects the output and copies it to an oci-archive, layers carry nydus annotations") {
     TempDir tmp;
     write_oci_layout(tmp / "src", {image_of(merge_layers(), "v1")});
     RunResult r = convert({(tmp / "src").string() + ":v1", "-o", (tmp / "out").string()});

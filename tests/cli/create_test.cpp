@@ -913,7 +913,7 @@ TEST_SUITE("cli::create") {
     CHECK(run_rafs({"check", boot.string(), "-D", (tmp / "blobs").string()}).exit_code == 0);
   }
 
-  TEST_CASE("-b writes the blob to exactly that path; its name need not be the blob id") {
+  TEST_CASE("-b writes the blob to exactly that path, its name need not be the blob id") {
     TempDir tmp;
     rafs::test::write_tar(tmp / "layer.tar", small_layer());
     fs::create_directories(tmp / "out");
@@ -928,7 +928,7 @@ TEST_SUITE("cli::create") {
     CHECK(dump(tmp / "out" / "boot").at("blobs").at(0).at("id") == j.at("blobs").at(0));
   }
 
-  TEST_CASE("uid and gid above 2097151 survive; --repeatable stores 0:0 and clears EXPLICIT_UID_GID") {
+  TEST_CASE("uid and gid above 2097151 survive, --repeatable stores 0:0 and clears EXPLICIT_UID_GID") {
     TempDir tmp;
     using namespace rafs::test;
     write_tar(tmp / "layer.tar", {tar_dir("./", 0755).with_owner(2097152, 2097153),
@@ -1038,7 +1038,7 @@ TEST_SUITE("cli::create") {
     CHECK(b.summary.at("entries") == 7);
   }
 
-  TEST_CASE("hard links to symlinks and devices become separate inodes; a regular file's links share one") {
+  TEST_CASE("hard links to symlinks and devices become separate inodes, a regular file's links share one") {
     TempDir tmp;
     using namespace rafs::test;
     write_tar(tmp / "layer.tar", {tar_dir("./", 0755), tar_symlink("sym", "target"), tar_hardlink("sym2", "sym"),

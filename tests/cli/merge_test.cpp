@@ -286,7 +286,7 @@ TEST_SUITE("cli::merge") {
     CHECK(blob_ids(d) == Strings{blob_of(l1)});
   }
 
-  TEST_CASE("--whiteout-spec overlayfs applies 0/0 devices and the opaque xattr; none keeps every marker") {
+  TEST_CASE("--whiteout-spec overlayfs applies 0/0 devices and the opaque xattr, none keeps every marker") {
     TempDir tmp;
     const fs::path l1 = create_layer(tmp, "l1", {tar_file("x", "x"), tar_dir("d"), tar_file("d/old", "o"),
                                                  tar_file(".wh.keep", "")});
