@@ -1,4 +1,5 @@
 #include "builder/oci_image.hpp"
+#include "builder/oci_media_types.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,13 +24,6 @@ namespace {
 constexpr std::uint64_t k_json_cap = std::uint64_t{16} << 20;
 constexpr int k_max_index_depth = 4; // index.json -> image index -> ... -> manifest
 
-constexpr std::string_view k_oci_index = "application/vnd.oci.image.index.v1+json";
-constexpr std::string_view k_docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
-constexpr std::string_view k_oci_manifest = "application/vnd.oci.image.manifest.v1+json";
-constexpr std::string_view k_docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
-constexpr std::string_view k_oci_config = "application/vnd.oci.image.config.v1+json";
-constexpr std::string_view k_docker_config = "application/vnd.docker.container.image.v1+json";
-constexpr const char* k_ref_name = "org.opencontainers.image.ref.name";
 
 std::optional<LayerCompression> compression_of(std::string_view media_type) {
   struct Known {
@@ -201,7 +195,7 @@ Result<Descriptor> parse_descriptor(const json& d, const std::string& where) {
     out.platform = platform_of(*p);
   }
   if (const json* a = field(d, "annotations"); a != nullptr) {
-    out.ref_name = string_field(*a, k_ref_name);
+    out.ref_name = string_field(*a, std::string(oci::k_ref_name).c_str());
     out.image_name = string_field(*a, "io.containerd.image.name");
     out.attestation = field(*a, "vnd.docker.reference.type") != nullptr;
   }
@@ -408,7 +402,7 @@ private:
       return corrupted(where + ": not a JSON object");
     }
     if (std::string mt = string_field(index, "mediaType");
-        !mt.empty() && mt != k_oci_index && mt != k_docker_list) {
+        !mt.empty() && mt != oci::k_index && mt != oci::k_docker_list) {
       return corrupted(where + ": media type " + mt + " is not an image index");
     }
     RAFS_TRY_ASSIGN(const json* manifests, required_array(index, "manifests", where));
@@ -452,11 +446,11 @@ private:
   // Follows image indexes down to manifests.
   Result<void> expand(const Descriptor& d, const std::string& ref_name, int depth,
                       std::vector<Candidate>& out) {
-    if (d.media_type == k_oci_manifest || d.media_type == k_docker_manifest) {
+    if (d.media_type == oci::k_manifest || d.media_type == oci::k_docker_manifest) {
       out.push_back({d, ref_name});
       return {};
     }
-    if (d.media_type != k_oci_index && d.media_type != k_docker_list) {
+    if (d.media_type != oci::k_index && d.media_type != oci::k_docker_list) {
       return {}; // not an image (e.g. an artifact): never selected
     }
     if (depth >= k_max_index_depth) {
@@ -526,7 +520,7 @@ private:
       return corrupted(where + ": not a JSON object");
     }
     const std::string mt = string_field(image->manifest, "mediaType");
-    if (!mt.empty() && mt != k_oci_manifest && mt != k_docker_manifest) {
+    if (!mt.empty() && mt != oci::k_manifest && mt != oci::k_docker_manifest) {
       return corrupted(where + ": media type " + mt + " is not an image manifest");
     }
     const json* config = field(image->manifest, "config");
@@ -534,7 +528,7 @@ private:
       return corrupted(where + ": config is missing");
     }
     RAFS_TRY_ASSIGN(Descriptor c, parse_descriptor(*config, where + ": config"));
-    if (c.media_type != k_oci_config && c.media_type != k_docker_config) {
+    if (c.media_type != oci::k_config && c.media_type != oci::k_docker_config) {
       return make_error(Errc::unsupported,
                         where + ": config media type " + c.media_type + " is not a container image config");
     }

@@ -1,4 +1,5 @@
 #include "builder/oci_output.hpp"
+#include "builder/oci_media_types.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,17 +23,6 @@ namespace rafs::builder {
 
 namespace {
 
-// Media types and annotations (OCI image-spec; the nydus ones as nydusify and
-// nydus-snapshotter write and read them).
-constexpr std::string_view k_index_type = "application/vnd.oci.image.index.v1+json";
-constexpr std::string_view k_manifest_type = "application/vnd.oci.image.manifest.v1+json";
-constexpr std::string_view k_config_type = "application/vnd.oci.image.config.v1+json";
-constexpr std::string_view k_blob_layer_type = "application/vnd.oci.image.layer.nydus.blob.v1";
-constexpr std::string_view k_bootstrap_layer_type = "application/vnd.oci.image.layer.v1.tar+gzip";
-constexpr std::string_view k_nydus_blob = "containerd.io/snapshot/nydus-blob";
-constexpr std::string_view k_nydus_bootstrap = "containerd.io/snapshot/nydus-bootstrap";
-constexpr std::string_view k_nydus_fs_version = "containerd.io/snapshot/nydus-fs-version";
-constexpr std::string_view k_ref_name = "org.opencontainers.image.ref.name";
 // Where nydus-snapshotter looks for the bootstrap inside the bootstrap layer.
 constexpr std::string_view k_bootstrap_entry = "image/image.boot";
 
@@ -241,8 +231,8 @@ Result<OciLayoutWriter::Written> OciLayoutWriter::commit(const Image& image) {
   json diff_ids = json::array();
   for (const auto& [id, size] : image.data_blobs) {
     RAFS_TRY(check_data_blob(blobs, id, size));
-    json layer = descriptor(k_blob_layer_type, "sha256:" + id, size);
-    layer["annotations"] = {{k_nydus_blob, "true"}};
+    json layer = descriptor(oci::k_nydus_blob_layer, "sha256:" + id, size);
+    layer["annotations"] = {{oci::k_nydus_blob, "true"}};
     layers.push_back(std::move(layer));
     // A nydus blob layer is stored uncompressed: its diff_id is its digest.
     diff_ids.push_back("sha256:" + id);
@@ -254,8 +244,8 @@ Result<OciLayoutWriter::Written> OciLayoutWriter::commit(const Image& image) {
     written.bootstrap_diff_id = sha256_digest(tar);
     RAFS_TRY_ASSIGN(auto gz, gzip_deterministic(tar));
     RAFS_TRY_ASSIGN(written.bootstrap_layer_digest, put_blob(blobs, gz));
-    json layer = descriptor(k_bootstrap_layer_type, written.bootstrap_layer_digest, gz.size());
-    layer["annotations"] = {{k_nydus_bootstrap, "true"}, {k_nydus_fs_version, "5"}};
+    json layer = descriptor(oci::k_layer_tar_gzip, written.bootstrap_layer_digest, gz.size());
+    layer["annotations"] = {{oci::k_nydus_bootstrap, "true"}, {oci::k_nydus_fs_version, "5"}};
     layers.push_back(std::move(layer));
     diff_ids.push_back(written.bootstrap_diff_id);
   }
@@ -267,21 +257,21 @@ Result<OciLayoutWriter::Written> OciLayoutWriter::commit(const Image& image) {
 
   json manifest = {
       {"schemaVersion", 2},
-      {"mediaType", k_manifest_type},
-      {"config", descriptor(k_config_type, written.config_digest, config_text.size())},
+      {"mediaType", oci::k_manifest},
+      {"config", descriptor(oci::k_config, written.config_digest, config_text.size())},
       {"layers", std::move(layers)},
   };
   std::string manifest_text = canonical(manifest);
   RAFS_TRY_ASSIGN(written.manifest_digest, put_blob(blobs, as_bytes(manifest_text)));
 
-  json entry = descriptor(k_manifest_type, written.manifest_digest, manifest_text.size());
+  json entry = descriptor(oci::k_manifest, written.manifest_digest, manifest_text.size());
   entry["platform"] = std::move(platform);
   if (!image.ref_name.empty()) {
-    entry["annotations"] = {{k_ref_name, image.ref_name}};
+    entry["annotations"] = {{oci::k_ref_name, image.ref_name}};
   }
   json index = {
       {"schemaVersion", 2},
-      {"mediaType", k_index_type},
+      {"mediaType", oci::k_index},
       {"manifests", json::array({std::move(entry)})},
   };
   RAFS_TRY(write_file_synced(m_staging / "oci-layout",
