@@ -26,6 +26,7 @@ Action setup_unpack(CLI::App& app);
 Action setup_create(CLI::App& app);
 Action setup_convert(CLI::App& app);
 Action setup_merge(CLI::App& app);
+Action setup_mount(CLI::App& app);
 
 // Prints "rafs: <message>" on stderr and returns k_exit_bad_input.
 int report(const Error& error);

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add("dump", "Print a bootstrap: superblock, blobs, prefetch table and tree", setup_dump);
   add("check", "Validate a bootstrap (and, with -D, every chunk of its blobs)", setup_check);
   add("unpack", "Write the image's filesystem as a PAX tar", setup_unpack);
+  add("mount", "Mount an image read-only over FUSE (lazy fetch, local cache, prefetch)", setup_mount);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

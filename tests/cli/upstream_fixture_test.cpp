@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/fixture_result.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -18,7 +19,7 @@ using rafs::test::sh;
 
 namespace {
 
-const char* const k_fixtures[] = {"sha256-nocompress-repeatable", "blake3-lz4_block-non_repeatable"};
+using rafs::test::k_upstream_fixtures;
 
 // Splits a .result file into its `tree -J` block and its md5 block.
 std::pair<std::string, std::string> result_blocks(const fs::path& result) {
@@ -28,58 +29,12 @@ std::pair<std::string, std::string> result_blocks(const fs::path& result) {
   return {text.substr(0, end_of_tree + 2), text.substr(end_of_tree + 3)};
 }
 
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-// tree 2.x counts the top directory in its report; tree 1.x did not.
-bool tree_counts_root() {
-  static const bool counts = rafs::test::sh("tree --version").out.rfind("tree v1.", 0) != 0;
-  return counts;
-}
-
-// `tree -J` output as JSON (the got side; the .result side has no root counted), with empty "contents" arrays dropped: tree 1.x
-// (which wrote the .result files) prints them for empty directories and
-// symlinks, Debian 12's tree 2.1 omits them.
-nlohmann::json normalized_tree(const std::string& text, bool from_tree_now) {
-  nlohmann::json j = nlohmann::json::parse(text);
-  std::vector<nlohmann::json*> todo{&j};
-  while (!todo.empty()) {
-    nlohmann::json* node = todo.back();
-    todo.pop_back();
-    if (node->is_array()) {
-      for (auto& child : *node) {
-        todo.push_back(&child);
-      }
-    } else if (node->is_object() && node->value("type", "") == "report" && from_tree_now && tree_counts_root()) {
-      (*node)["directories"] = (*node)["directories"].get<int>() - 1;
-    } else if (node->is_object() && node->contains("contents")) {
-      if ((*node)["contents"].empty()) {
-        node->erase("contents");
-      } else {
-        todo.push_back(&(*node)["contents"]);
-      }
-    }
-  }
-  return j;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
-    s.replace(pos, from.size(), to);
-  }
-  return s;
-}
-
 } // namespace
 
 TEST_SUITE("cli::upstream fixtures") {
   TEST_CASE("check -D verifies every chunk of both upstream v5 images") {
     SKIP_WITHOUT_FIXTURES();
-    for (const char* name : k_fixtures) {
+    for (const char* name : k_upstream_fixtures) {
       CAPTURE(name);
       auto r = run_rafs({"check", (nydus / "repeatable" / name).string(), "-D",
                      (nydus / "repeatable" / "blobs").string()});
@@ -97,7 +52,7 @@ TEST_SUITE("cli::upstream fixtures") {
 
   TEST_CASE("unpack then GNU tar extraction reproduces the .result tree and md5 sums exactly") {
     SKIP_WITHOUT_FIXTURES();
-    for (const char* name : k_fixtures) {
+    for (const char* name : k_upstream_fixtures) {
       CAPTURE(name);
       rafs::test::TempDir tmp;
       const fs::path tar = tmp / "image.tar";
@@ -109,16 +64,9 @@ TEST_SUITE("cli::upstream fixtures") {
       CHECK(r.err == "");
       auto x = sh("tar --xattrs --numeric-owner -xpf '" + tar.string() + "' -C '" + root.string() + "'");
       REQUIRE(x.exit_code == 0);
-      auto [want_tree, want_md5] = result_blocks(nydus / "repeatable" / (std::string(name) + ".result"));
-
-      auto tree = sh("tree -a -J -v '" + root.string() + "'");
-      REQUIRE(tree.exit_code == 0);
-      std::string got_tree = replace_all(tree.out, "\"name\":\"" + root.string() + "\"", "\"name\":\"\"");
-      CHECK(normalized_tree(got_tree, true) == normalized_tree(want_tree, false));
-
-      auto md5 = sh("cd '" + root.string() + "' && find . -type f -exec md5sum {} + | sed 's|  \\./|  /|' | LC_ALL=C sort");
-      REQUIRE(md5.exit_code == 0);
-      CHECK(trim(md5.out) == trim(want_md5));
+      auto c = rafs::test::compare_with_result(root, nydus / "repeatable" / (std::string(name) + ".result"));
+      CHECK(c.got_tree == c.want_tree);
+      CHECK(c.got_md5 == c.want_md5);
     }
   }
 
@@ -126,7 +74,7 @@ TEST_SUITE("cli::upstream fixtures") {
     SKIP_WITHOUT_FIXTURES();
     rafs::test::TempDir tmp;
     const fs::path tar = tmp / "image.tar";
-    REQUIRE(run_rafs({"unpack", (nydus / "repeatable" / k_fixtures[0]).string(), "-D",
+    REQUIRE(run_rafs({"unpack", (nydus / "repeatable" / k_upstream_fixtures[0]).string(), "-D",
                   (nydus / "repeatable" / "blobs").string(), "-o", tar.string()})
                 .exit_code == 0);
     auto list = sh("tar -tvf '" + tar.string() + "'");
@@ -138,7 +86,7 @@ TEST_SUITE("cli::upstream fixtures") {
 
   TEST_CASE("dump lists every path of the .result tree") {
     SKIP_WITHOUT_FIXTURES();
-    for (const char* name : k_fixtures) {
+    for (const char* name : k_upstream_fixtures) {
       CAPTURE(name);
       auto r = run_rafs({"dump", (nydus / "repeatable" / name).string()});
       REQUIRE(r.exit_code == 0);
@@ -172,7 +120,7 @@ TEST_SUITE("cli::upstream fixtures") {
     SKIP_WITHOUT_FIXTURES();
     rafs::test::TempDir tmp;
     for (const char* flag : {"--json", "--chunks"}) {
-      std::vector<std::string> args{"dump", "--json", (nydus / "repeatable" / k_fixtures[1]).string()};
+      std::vector<std::string> args{"dump", "--json", (nydus / "repeatable" / k_upstream_fixtures[1]).string()};
       if (std::string(flag) == "--chunks") {
         args.push_back("--chunks");
       }
@@ -186,7 +134,7 @@ TEST_SUITE("cli::upstream fixtures") {
       CHECK(v.err == "");
       CHECK(v.exit_code == 0);
     }
-    auto r = run_rafs({"dump", "--json", (nydus / "repeatable" / k_fixtures[1]).string()});
+    auto r = run_rafs({"dump", "--json", (nydus / "repeatable" / k_upstream_fixtures[1]).string()});
     CHECK(r.out.find("\"digester\": \"blake3\"") != std::string::npos);
     CHECK(r.out.find("\"hardlink_to\": \"/hardlink-test/foo\"") != std::string::npos);
   }
@@ -194,7 +142,7 @@ TEST_SUITE("cli::upstream fixtures") {
   TEST_CASE("check -J writes the result as JSON") {
     SKIP_WITHOUT_FIXTURES();
     rafs::test::TempDir tmp;
-    auto r = run_rafs({"check", (nydus / "repeatable" / k_fixtures[0]).string(), "-J",
+    auto r = run_rafs({"check", (nydus / "repeatable" / k_upstream_fixtures[0]).string(), "-J",
                    (tmp / "out.json").string()});
     REQUIRE(r.exit_code == 0);
     std::string j = rafs::test::read_text(tmp / "out.json");

@@ -1,0 +1,378 @@
+// `rafs mount BOOTSTRAP MOUNTPOINT [-D BLOB_DIR] [--config FILE.json]
+// [--cache-dir DIR] [--prefetch-files FILE] [--record-access FILE]
+// [--metrics FILE] [-f] [-o OPTIONS]`: serves the image read-only over FUSE.
+//
+// Everything that can be checked before mounting is checked in the calling
+// process (config, bootstrap, blob dir, mountpoint, prefetch list), so a
+// mistake is one line on stderr and exit 1. Then, unless -f, the process
+// forks: the child starts a new session, opens the chunk store, mounts, and
+// reports over a pipe either "ready" (the parent exits 0: the mount is
+// live) or the error text (the parent prints it and exits 1). Once ready,
+// the child's stdio goes to /dev/null and it serves until unmounted or
+// signalled (SIGTERM/SIGINT/SIGHUP), then shuts the store down (the cache
+// record made durable), writes the metrics and exits 0.
+#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "builder/prefetch_list.hpp"
+#include "cli/build_flags.hpp"
+#include "cli/commands.hpp"
+#include "format/bootstrap.hpp"
+#include "format/file.hpp"
+#include "format/layout.hpp"
+#include "runtime/chunk_store.hpp"
+#include "runtime/config.hpp"
+#include "runtime/fuse_fs.hpp"
+#include "runtime/fuse_metrics.hpp"
+#include "runtime/fuse_session.hpp"
+
+namespace rafs::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct MountOptions {
+  std::string bootstrap;
+  std::string mountpoint;
+  std::string blob_dir;
+  std::string config;
+  std::string cache_dir;
+  std::string prefetch_files;
+  std::string record_access;
+  std::string metrics;
+  bool foreground = false;
+  std::vector<std::string> fuse_options;
+};
+
+// What the daemon needs, resolved before it starts; paths are absolute
+// (the daemon runs in "/").
+struct MountPlan {
+  std::optional<v5::Bootstrap> boot;
+  runtime::RuntimeConfig config;
+  std::vector<std::uint32_t> prefetch; // bootstrap indexes
+  fs::path mountpoint;
+  fs::path metrics;
+  fs::path record_access;
+  std::vector<std::string> fuse_options;
+};
+
+constexpr std::uint64_t k_max_config_size = 1 << 20;
+constexpr std::uint64_t k_max_list_size = 64 << 20;
+
+fs::path absolute_or_empty(const fs::path& p) { return p.empty() ? p : fs::absolute(p); }
+
+Result<runtime::RuntimeConfig> load_config(const MountOptions& o) {
+  runtime::RuntimeConfig c;
+  if (!o.config.empty()) {
+    RAFS_TRY_ASSIGN(auto bytes, read_whole_file(o.config, k_max_config_size));
+    RAFS_TRY_ASSIGN(c, runtime::parse_config(std::string_view(reinterpret_cast<const char*>(bytes.data()),
+                                                              bytes.size()),
+                                             o.config));
+  }
+  if (!o.blob_dir.empty()) {
+    c.blob_dir = o.blob_dir;
+    c.blob_file.clear();
+  }
+  if (!o.cache_dir.empty()) {
+    c.cache_enabled = true;
+    c.cache_dir = o.cache_dir;
+  }
+  c.blob_dir = absolute_or_empty(c.blob_dir);
+  c.blob_file = absolute_or_empty(c.blob_file);
+  for (fs::path& d : c.alt_dirs) {
+    d = absolute_or_empty(d);
+  }
+  c.cache_dir = absolute_or_empty(c.cache_dir);
+  return c;
+}
+
+Result<void> check_backend(const runtime::RuntimeConfig& c, const v5::Bootstrap& boot) {
+  if (!c.blob_file.empty()) {
+    return {};
+  }
+  if (c.blob_dir.empty()) {
+    if (boot.blobs().empty()) {
+      return {};
+    }
+    return make_error(Errc::invalid_argument,
+                      boot.name() + ": no blob directory: give -D BLOB_DIR or "
+                                    "device.backend.config.dir in --config");
+  }
+  std::error_code ec;
+  if (!fs::is_directory(c.blob_dir, ec)) {
+    return make_error(Errc::not_found, c.blob_dir.string() + ": blob directory does not exist");
+  }
+  return {};
+}
+
+// "/a\040b" in mountinfo is "/a b".
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() &&
+        s.find_first_not_of("01234567", i + 1) >= i + 4) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool is_mountpoint(const fs::path& dir) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(dir, ec);
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; !ec && std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, point;
+    if (fields >> id >> parent >> devno >> root >> point && unescape_mountinfo(point) == real.string()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Error dead_mount(const fs::path& mp) {
+  return make_error(Errc::io, mp.string() + ": mountpoint is a dead FUSE mount (transport endpoint is "
+                                            "not connected; unmount it first: fusermount3 -u)");
+}
+
+// A directory we can mount on: exists, is a directory, is not a mount
+// already (live or dead).
+Result<void> check_mountpoint(const fs::path& mp) {
+  struct stat st {};
+  if (::stat(mp.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return make_error(Errc::not_found, mp.string() + ": mountpoint does not exist");
+    }
+    if (err == ENOTCONN) {
+      return dead_mount(mp);
+    }
+    return make_error(Errc::io, mp.string() + ": mountpoint: " + std::strerror(err));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return make_error(Errc::invalid_argument, mp.string() + ": mountpoint is not a directory");
+  }
+  if (is_mountpoint(mp)) {
+    // stat() may answer from the kernel's cache; statfs always asks the
+    // filesystem, so it sees a FUSE daemon that died.
+    struct statvfs sv {};
+    if (::statvfs(mp.c_str(), &sv) != 0 && errno == ENOTCONN) {
+      return dead_mount(mp);
+    }
+    return make_error(Errc::invalid_argument, mp.string() + ": mountpoint is busy: something is "
+                                                            "already mounted there");
+  }
+  return {};
+}
+
+// The bootstrap indexes to prefetch: --prefetch-files (absolute paths, one
+// per line, as `rafs create --prefetch-policy fs` reads them; paths not in
+// the image are warned about) or else the bootstrap's prefetch table
+// (inode numbers, which are the indexes of first links).
+Result<std::vector<std::uint32_t>> prefetch_indexes(const MountOptions& o, const v5::Bootstrap& b) {
+  if (o.prefetch_files.empty()) {
+    return b.prefetch_table();
+  }
+  RAFS_TRY_ASSIGN(auto bytes, read_whole_file(o.prefetch_files, k_max_list_size));
+  std::vector<std::string> warnings;
+  const auto list = builder::PrefetchList::parse(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), warnings);
+  std::vector<std::uint32_t> out;
+  for (const std::string& p : list.paths()) {
+    auto index = b.lookup(p);
+    if (!index) {
+      warnings.push_back(o.prefetch_files + ": /" + p + " is not in the image, not prefetched");
+      continue;
+    }
+    out.push_back(b.ino_index(*index));
+  }
+  print_warnings(warnings);
+  return out;
+}
+
+Result<MountPlan> make_plan(const MountOptions& o) {
+  MountPlan plan;
+  RAFS_TRY_ASSIGN(plan.config, load_config(o));
+  RAFS_TRY_ASSIGN(auto boot, v5::Bootstrap::open(o.bootstrap));
+  plan.boot.emplace(std::move(boot));
+  RAFS_TRY(check_backend(plan.config, *plan.boot));
+  plan.mountpoint = fs::absolute(o.mountpoint);
+  RAFS_TRY(check_mountpoint(plan.mountpoint));
+  RAFS_TRY_ASSIGN(plan.prefetch, prefetch_indexes(o, *plan.boot));
+  if (!o.prefetch_files.empty() && !plan.config.prefetch.enable) {
+    print_warnings({"--prefetch-files: fs_prefetch.enable is off (see --config): nothing is prefetched"});
+  }
+  plan.metrics = absolute_or_empty(o.metrics);
+  plan.record_access = absolute_or_empty(o.record_access);
+  plan.fuse_options = {"ro,default_permissions,nodev,nosuid,fsname=rafs,subtype=rafs"};
+  plan.fuse_options.insert(plan.fuse_options.end(), o.fuse_options.begin(), o.fuse_options.end());
+  return plan;
+}
+
+// Called once the mount is live (or never, on an error before it is).
+using ReadyFn = std::function<void()>;
+
+// Opens the store, mounts, serves until unmounted or signalled.
+Result<void> serve(const MountPlan& plan, const ReadyFn& ready) {
+  runtime::block_daemon_signals(); // before any thread exists
+  const v5::Bootstrap& boot = *plan.boot;
+  RAFS_TRY_ASSIGN(auto store, runtime::open_chunk_store(boot, plan.config));
+  runtime::FsOptions fs_options;
+  fs_options.serve_xattrs =
+      plan.config.enable_xattr || (boot.super_block().flags & v5::k_sb_has_xattr) != 0;
+  fs_options.record_access = plan.record_access;
+  RAFS_TRY_ASSIGN(auto filesystem, runtime::FuseFs::create(boot, *store, fs_options));
+  runtime::SessionOptions session_options;
+  session_options.mountpoint = plan.mountpoint;
+  session_options.options = plan.fuse_options;
+  RAFS_TRY_ASSIGN(auto session, runtime::FuseSession::mount(*filesystem, session_options));
+  ready();
+  if (plan.config.prefetch.enable) {
+    store->start_prefetch(plan.prefetch);
+  }
+  std::optional<runtime::MetricsWriter> metrics;
+  if (!plan.metrics.empty()) {
+    metrics.emplace(plan.metrics, *store);
+  }
+  auto served = session->serve();
+  store->shutdown();
+  if (metrics) {
+    (void)metrics->write_now();
+  }
+  return served;
+}
+
+// Redirects stdin, stdout and stderr to /dev/null.
+void detach_stdio() {
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (null) {
+    ::dup2(null.get(), 0);
+    ::dup2(null.get(), 1);
+    ::dup2(null.get(), 2);
+  }
+}
+
+void write_all(int fd, const std::string& s) {
+  for (std::size_t done = 0; done < s.size();) {
+    const ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n <= 0) {
+      return;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// The daemon side of the fork: "R" on the pipe once mounted, or "E" and the
+// error text.
+int run_child(const MountPlan& plan, UniqueFd pipe_out) {
+  ::setsid();
+  bool is_ready = false;
+  auto served = serve(plan, [&] {
+    write_all(pipe_out.get(), "R");
+    pipe_out.reset();
+    is_ready = true;
+    detach_stdio();
+    (void)!::chdir("/");
+  });
+  if (!served && !is_ready) {
+    write_all(pipe_out.get(), "E" + served.error().message);
+  }
+  return served ? k_exit_ok : k_exit_bad_input;
+}
+
+// The caller's side: waits until the child is ready or failed.
+int wait_for_child(pid_t pid, UniqueFd pipe_in) {
+  std::string msg;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(pipe_in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    msg.append(buf, static_cast<std::size_t>(n));
+  }
+  if (msg == "R") {
+    return k_exit_ok;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!msg.empty() && msg[0] == 'E') {
+    return report(make_error(Errc::io, msg.substr(1)));
+  }
+  return report(make_error(Errc::internal, "the mount daemon exited before the mount was ready"));
+}
+
+int daemonize(const MountPlan& plan) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return report(sys_error("pipe"));
+  }
+  UniqueFd pipe_in(fds[0]);
+  UniqueFd pipe_out(fds[1]);
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return report(sys_error("fork"));
+  }
+  if (pid == 0) {
+    pipe_in.reset();
+    return run_child(plan, std::move(pipe_out));
+  }
+  pipe_out.reset();
+  return wait_for_child(pid, std::move(pipe_in));
+}
+
+int run_mount(const MountOptions& o) {
+  auto plan = make_plan(o);
+  if (!plan) {
+    return report(plan.error());
+  }
+  if (!o.foreground) {
+    return daemonize(*plan);
+  }
+  auto served = serve(*plan, [] {});
+  return served ? k_exit_ok : report(served.error());
+}
+
+} // namespace
+
+Action setup_mount(CLI::App& app) {
+  auto o = std::make_shared<MountOptions>();
+  app.add_option("BOOTSTRAP", o->bootstrap, "Bootstrap file")->required();
+  app.add_option("MOUNTPOINT", o->mountpoint, "Directory to mount on")->required();
+  app.add_option("-D,--blob-dir", o->blob_dir, "Blob directory (overrides device.backend.config.dir)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--config", o->config, "nydusd v1 rafs config JSON (schemas/mount-config.schema.json)");
+  app.add_option("--cache-dir", o->cache_dir, "Enable the blob cache in this directory");
+  app.add_option("--prefetch-files", o->prefetch_files,
+                 "Prefetch these paths (one absolute path per line) instead of the bootstrap's table");
+  app.add_option("--record-access", o->record_access,
+                 "Append each regular file's path to this file the first time it is opened");
+  app.add_option("--metrics", o->metrics,
+                 "Write the store's counters as JSON here at mount, on SIGUSR1 and at exit");
+  app.add_flag("-f,--foreground", o->foreground, "Stay in the foreground");
+  app.add_option("-o", o->fuse_options, "FUSE mount options (e.g. allow_other), may repeat")
+      ->allow_extra_args(false);
+  return [o] { return run_mount(*o); };
+}
+
+} // namespace rafs::cli

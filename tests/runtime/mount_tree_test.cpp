@@ -1,0 +1,231 @@
+// `rafs mount` shows the image's tree exactly: an image `rafs create` made
+// from a tar with every entry type equals GNU tar's extraction of that tar;
+// an image `rafs convert` made from a multi-layer OCI image equals `umoci
+// unpack`; the upstream fixtures reproduce their .result tree and md5 sums.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/mount_helpers.hpp"
+#include "support/fixture_result.hpp"
+#include "support/oci_maker.hpp"
+#include "support/tree_compare.hpp"
+
+namespace {
+
+using namespace rafs::test;
+
+constexpr std::int64_t k_time = 1700000000;
+constexpr std::size_t k_mib = 1 << 20;
+
+std::string join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    out += l + "\n";
+  }
+  return out;
+}
+
+// A v2 file capability (cap_net_bind_service, effective).
+std::string capability_value() {
+  const unsigned char v[20] = {0x01, 0x00, 0x00, 0x02, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+                               0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  return {reinterpret_cast<const char*>(v), sizeof v};
+}
+
+// Every entry type, in an order GNU tar extracts to the same tree: each
+// directory's entry before its members, hard links only to regular files,
+// sparse data in 512-byte blocks.
+std::vector<TarEntry> every_entry_type() {
+  const std::string long_dir = "long/" + std::string(120, 'd');
+  const std::string long_file = long_dir + "/" + std::string(200, 'f');
+  std::string long_target = "..";
+  for (int i = 0; i < 40; ++i) {
+    long_target += "/component-" + std::to_string(i);
+  }
+  std::vector<TarEntry> e;
+  e.push_back(tar_dir("./", 0755).with_mtime(k_time, 0));
+  e.push_back(tar_dir("bin", 0755).with_mtime(k_time + 1, 500));
+  e.push_back(tar_file("bin/tool", random_bytes(2 * k_mib + 12345, 1), 0755).with_mtime(k_time + 2, 123456789));
+  e.push_back(tar_file("bin/setuid", "suid\n", 04755));
+  e.push_back(tar_symlink("bin/sh", "tool").with_mtime(k_time + 3, 7));
+  e.push_back(tar_hardlink("bin/tool-link", "bin/tool"));
+  e.push_back(tar_dir("a", 0711).with_owner(1000, 1001));
+  e.push_back(tar_hardlink("a/tool-link", "bin/tool"));
+  e.push_back(tar_dir("dev", 0755));
+  e.push_back(tar_chardev("dev/null", 1, 3));
+  e.push_back(tar_blockdev("dev/sda", 8, 0));
+  e.push_back(tar_chardev("dev/big", 300, 70000));
+  e.push_back(tar_fifo("dev/fifo"));
+  e.push_back(tar_dir("long", 0755));
+  e.push_back(tar_dir(long_dir, 0700));
+  e.push_back(tar_file(long_file, "a PAX path\n"));
+  e.push_back(tar_symlink("long/symlink", long_target));
+  e.push_back(tar_hardlink("long/hardlink", long_file));
+  e.push_back(tar_file("latin1-\xe9t\xe9", "a name that is not UTF-8\n"));
+  e.push_back(tar_symlink("latin1-link", "latin1-\xe9t\xe9"));
+  e.push_back(tar_file("owners", "uid and gid above 2097151\n").with_owner(3000000, 4000000));
+  e.push_back(tar_dir("x", 0755).with_xattr("trusted.overlay.opaque", "y"));
+  e.push_back(tar_file("x/user", "user xattrs\n")
+                  .with_xattr("user.comment", "hello")
+                  .with_xattr("user.binary", std::string("\0\x01\xff\0", 4)));
+  e.push_back(tar_file("x/cap", "capability\n", 0755).with_xattr("security.capability", capability_value()));
+  e.push_back(tar_dir("sparse", 0755));
+  e.push_back(tar_sparse("sparse/pax", 3 * k_mib + 7,
+                         {{0, random_bytes(4096, 2)}, {2 * k_mib + 512, random_bytes(8192, 3)}}));
+  e.push_back(tar_file("empty", ""));
+  e.push_back(tar_file("one-chunk", random_bytes(k_mib, 3)));
+  e.push_back(tar_file("one-chunk-plus-one", random_bytes(k_mib + 1, 4), 0600).with_mtime(k_time - 5, 999999999));
+  return e;
+}
+
+void gnu_extract(const fs::path& tar, const fs::path& dir) {
+  fs::create_directories(dir);
+  RunResult x = sh("tar --xattrs --xattrs-include='*' --numeric-owner -xpf " + shell_quote(tar.string()) +
+                   " -C " + shell_quote(dir.string()));
+  INFO("tar -x: " << x.err);
+  REQUIRE(x.exit_code == 0);
+}
+
+// `rafs create LAYER` into DIR/img.boot and DIR/blobs.
+void create_image(const TempDir& tmp, const fs::path& layer) {
+  fs::create_directories(tmp / "blobs");
+  RunResult r = run_rafs({"create", layer.string(), "-B", (tmp / "img.boot").string(), "-D", (tmp / "blobs").string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+OciLayerSpec layer_of(std::vector<TarEntry> entries, TarFilter filter) {
+  OciLayerSpec l;
+  l.entries = std::move(entries);
+  l.filter = filter;
+  return l;
+}
+
+// Three layers with whiteouts, an opaque directory, type changes, a
+// cross-layer hard link and xattr changes (as tests/cli/convert_test.cpp).
+std::vector<OciLayerSpec> three_layers(TarFilter filter) {
+  const std::string dup = random_bytes(2 * k_mib, 7);
+  OciLayerSpec l1 = layer_of({tar_dir("etc"), tar_file("etc/passwd", "root:x:0:0\n"),
+                              tar_file("etc/deleted", "gone soon\n"), tar_dir("opq"),
+                              tar_file("opq/a", "lower a\n"), tar_file("opq/b", "lower b\n"),
+                              tar_file("f2d", "a file that becomes a directory\n"), tar_dir("d2f"),
+                              tar_file("d2f/x", "under a directory that becomes a file\n"), tar_dir("lib"),
+                              tar_file("lib/big", random_bytes(3 * k_mib + 5, 1)),
+                              tar_file("lib/shared", "linked from above\n").with_owner(1000, 1000),
+                              tar_dir("sym2dir"), tar_file("sym2dir/y", "becomes a symlink\n"),
+                              tar_file("xa", "xattrs change above\n").with_xattr("user.a", "1"),
+                              tar_dir("data"), tar_file("data/one", dup)},
+                             filter);
+  OciLayerSpec l2 = layer_of({tar_dir("etc", 0700).with_mtime(1600000000), tar_file("etc/.wh.deleted", ""),
+                              tar_dir("opq"), tar_file("opq/.wh..wh..opq", ""), tar_file("opq/c", "upper c\n"),
+                              tar_dir("f2d"), tar_file("f2d/inner", "inside the new directory\n"),
+                              tar_file("d2f", "now a file\n"), tar_hardlink("lib/hl", "lib/shared"),
+                              tar_symlink("sym2dir", "etc"),
+                              tar_file("xa", "xattrs changed\n").with_xattr("user.a", "2").with_xattr("user.b", "3"),
+                              tar_file("data/two", dup)},
+                             filter);
+  OciLayerSpec l3 = layer_of({tar_file("f2d/.wh.inner", ""), tar_file("newfile", "a whiteout never hides its own layer\n"),
+                              tar_file(".wh.newfile", ""), tar_file("lib/.wh.big", "")},
+                             filter);
+  return {l1, l2, l3};
+}
+
+} // namespace
+
+TEST_SUITE("runtime::mount tree") {
+  TEST_CASE("a `rafs create` image of a tar with every entry type mounts as GNU tar extracts the tar") {
+    TempDir tmp;
+    write_tar(tmp / "layer.tar", every_entry_type());
+    create_image(tmp, tmp / "layer.tar");
+    gnu_extract(tmp / "layer.tar", tmp / "want");
+    Mount m(tmp / "mnt");
+    m.start_ok(tmp / "img.boot", {"-D", (tmp / "blobs").string()});
+    auto diffs = compare_trees(m.path(), tmp / "want");
+    INFO(join(diffs));
+    CHECK(diffs.empty());
+    // Hard links share the image's ino; the root is ino 1.
+    struct stat a {};
+    struct stat b {};
+    REQUIRE(::lstat((m / "bin/tool").c_str(), &a) == 0);
+    REQUIRE(::lstat((m / "a/tool-link").c_str(), &b) == 0);
+    CHECK(a.st_ino == b.st_ino);
+    CHECK(a.st_nlink == 3);
+    REQUIRE(::stat(m.path().c_str(), &a) == 0);
+    CHECK(a.st_ino == 1);
+    CHECK(m.unmount() == 0);
+  }
+
+  TEST_CASE("the same image through a blob cache, digest validation and cached mode gives the same tree twice") {
+    TempDir tmp;
+    write_tar(tmp / "layer.tar", every_entry_type());
+    create_image(tmp, tmp / "layer.tar");
+    gnu_extract(tmp / "layer.tar", tmp / "want");
+    write_text(tmp / "cfg.json", R"({"mode": "cached", "digest_validate": true,
+      "device": {"backend": {"type": "localfs", "config": {"dir": ")" + (tmp / "blobs").string() + R"("}},
+                 "cache": {"type": "blobcache", "config": {"work_dir": ")" + (tmp / "cache").string() + R"("}}}})");
+    for (int round = 0; round < 2; ++round) {
+      CAPTURE(round);
+      Mount m(tmp / "mnt");
+      m.start_ok(tmp / "img.boot", {"--config", (tmp / "cfg.json").string()});
+      auto diffs = compare_trees(m.path(), tmp / "want");
+      INFO(join(diffs));
+      CHECK(diffs.empty());
+      CHECK(m.unmount() == 0);
+    }
+  }
+
+  TEST_CASE("a `rafs convert` image of a multi-layer OCI image mounts as `umoci unpack` unpacks it") {
+    TempDir tmp;
+    OciImageSpec image;
+    image.layers = three_layers(TarFilter::gzip); // umoci 0.4.7 reads tar+gzip only
+    image.tag = "v1";
+    write_oci_layout(tmp / "src", {image});
+    RunResult r = run_rafs({"convert", (tmp / "src").string() + ":v1", "-o", (tmp / "out").string(), "-B",
+                            (tmp / "image.boot").string(), "-D", tmp.path().string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    RunResult u = sh("umoci unpack --image " + shell_quote((tmp / "src").string()) + ":v1 " +
+                     shell_quote((tmp / "bundle").string()));
+    INFO("umoci: " << u.out << u.err);
+    REQUIRE(u.exit_code == 0);
+    Mount m(tmp / "mnt");
+    m.start_ok(tmp / "image.boot", {"-D", tmp.path().string()});
+    auto diffs = compare_trees(m.path(), tmp / "bundle" / "rootfs", {true});
+    INFO(join(diffs));
+    CHECK(diffs.empty());
+    CHECK(fs::exists(m / "newfile")); // a whiteout never hides its own layer
+    CHECK(!fs::exists(m / "lib/big"));
+    CHECK(fs::is_symlink(m / "sym2dir"));
+    CHECK(m.unmount() == 0);
+  }
+
+  TEST_CASE("the upstream fixtures mount and reproduce their .result tree and md5 sums, with and without a cache") {
+    SKIP_WITHOUT_FIXTURES();
+    const fs::path blobs = nydus / "repeatable" / "blobs";
+    for (const char* name : k_upstream_fixtures) {
+      for (bool cached : {false, true}) {
+        CAPTURE(name);
+        CAPTURE(cached);
+        TempDir tmp;
+        std::vector<std::string> args{"-D", blobs.string()};
+        if (cached) {
+          write_text(tmp / "cfg.json", R"({"mode": "direct", "digest_validate": true,
+            "device": {"cache": {"type": "blobcache", "config": {"work_dir": ")" +
+                                           (tmp / "cache").string() + R"("}}}})");
+          args = {"--config", (tmp / "cfg.json").string(), "-D", blobs.string()};
+        }
+        Mount m(tmp / "mnt");
+        m.start_ok(nydus / "repeatable" / name, args);
+        auto c = compare_with_result(m.path(), nydus / "repeatable" / (std::string(name) + ".result"));
+        CHECK(c.got_tree == c.want_tree);
+        CHECK(c.got_md5 == c.want_md5);
+        CHECK(m.unmount() == 0);
+      }
+    }
+  }
+}
