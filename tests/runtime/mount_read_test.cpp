@@ -98,7 +98,7 @@ std::string cfg_json(const fs::path& blobs, const fs::path& cache, bool digest_v
 } // namespace
 
 TEST_SUITE("runtime::mount read") {
-  TEST_CASE("8 threads reading random ranges of random files for 5 s get every byte right") {
+  TEST_CASE("8 threads reading random ranges of random files for 10 s get every byte right") {
     TempDir tmp;
     const auto files = sample_files();
     create_image(tmp, files);
@@ -110,7 +110,7 @@ TEST_SUITE("runtime::mount read") {
     std::atomic<std::uint64_t> reads{0};
     std::mutex errors_mutex;
     std::vector<std::string> errors;
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < 8; ++t) {
       threads.emplace_back([&, t] {
