@@ -248,17 +248,26 @@ void op_statfs(fuse_req_t req, fuse_ino_t /*ino*/) {
   });
 }
 
+// The inode whose xattrs a request asks for; nullopt once an error has
+// been replied (ENOSYS when xattrs are not served, so the kernel stops asking).
+std::optional<std::uint32_t> xattr_target(fuse_req_t req, FuseFs& fs, fuse_ino_t ino) {
+  if (!fs.serve_xattrs()) {
+    fuse_reply_err(req, ENOSYS);
+    return std::nullopt;
+  }
+  auto index = fs.index_of(ino);
+  if (!index) {
+    fuse_reply_err(req, ESTALE);
+  }
+  return index;
+}
+
 // Size probe (size 0) answers the value's length; a short buffer ERANGE.
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, std::size_t size) {
   guarded(req, [&] {
     FuseFs& fs = self(req);
-    if (!fs.serve_xattrs()) {
-      fuse_reply_err(req, ENOSYS);
-      return;
-    }
-    auto index = fs.index_of(ino);
+    auto index = xattr_target(req, fs, ino);
     if (!index) {
-      fuse_reply_err(req, ESTALE);
       return;
     }
     for (const v5::Xattr& x : fs.bootstrap().xattrs(*index)) {
@@ -280,13 +289,8 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, std::size_t s
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, std::size_t size) {
   guarded(req, [&] {
     FuseFs& fs = self(req);
-    if (!fs.serve_xattrs()) {
-      fuse_reply_err(req, ENOSYS);
-      return;
-    }
-    auto index = fs.index_of(ino);
+    auto index = xattr_target(req, fs, ino);
     if (!index) {
-      fuse_reply_err(req, ESTALE);
       return;
     }
     std::string names;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/mount_helpers.hpp"
+#include "support/feature_layer.hpp"
 #include "support/fixture_result.hpp"
 #include "support/oci_maker.hpp"
 #include "support/tree_compare.hpp"
@@ -21,67 +22,6 @@ using namespace rafs::test;
 
 constexpr std::int64_t k_time = 1700000000;
 constexpr std::size_t k_mib = 1 << 20;
-
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) {
-    out += l + "\n";
-  }
-  return out;
-}
-
-// A v2 file capability (cap_net_bind_service, effective).
-std::string capability_value() {
-  const unsigned char v[20] = {0x01, 0x00, 0x00, 0x02, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
-                               0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
-  return {reinterpret_cast<const char*>(v), sizeof v};
-}
-
-// Every entry type, in an order GNU tar extracts to the same tree: each
-// directory's entry before its members, hard links only to regular files,
-// sparse data in 512-byte blocks.
-std::vector<TarEntry> every_entry_type() {
-  const std::string long_dir = "long/" + std::string(120, 'd');
-  const std::string long_file = long_dir + "/" + std::string(200, 'f');
-  std::string long_target = "..";
-  for (int i = 0; i < 40; ++i) {
-    long_target += "/component-" + std::to_string(i);
-  }
-  std::vector<TarEntry> e;
-  e.push_back(tar_dir("./", 0755).with_mtime(k_time, 0));
-  e.push_back(tar_dir("bin", 0755).with_mtime(k_time + 1, 500));
-  e.push_back(tar_file("bin/tool", random_bytes(2 * k_mib + 12345, 1), 0755).with_mtime(k_time + 2, 123456789));
-  e.push_back(tar_file("bin/setuid", "suid\n", 04755));
-  e.push_back(tar_symlink("bin/sh", "tool").with_mtime(k_time + 3, 7));
-  e.push_back(tar_hardlink("bin/tool-link", "bin/tool"));
-  e.push_back(tar_dir("a", 0711).with_owner(1000, 1001));
-  e.push_back(tar_hardlink("a/tool-link", "bin/tool"));
-  e.push_back(tar_dir("dev", 0755));
-  e.push_back(tar_chardev("dev/null", 1, 3));
-  e.push_back(tar_blockdev("dev/sda", 8, 0));
-  e.push_back(tar_chardev("dev/big", 300, 70000));
-  e.push_back(tar_fifo("dev/fifo"));
-  e.push_back(tar_dir("long", 0755));
-  e.push_back(tar_dir(long_dir, 0700));
-  e.push_back(tar_file(long_file, "a PAX path\n"));
-  e.push_back(tar_symlink("long/symlink", long_target));
-  e.push_back(tar_hardlink("long/hardlink", long_file));
-  e.push_back(tar_file("latin1-\xe9t\xe9", "a name that is not UTF-8\n"));
-  e.push_back(tar_symlink("latin1-link", "latin1-\xe9t\xe9"));
-  e.push_back(tar_file("owners", "uid and gid above 2097151\n").with_owner(3000000, 4000000));
-  e.push_back(tar_dir("x", 0755).with_xattr("trusted.overlay.opaque", "y"));
-  e.push_back(tar_file("x/user", "user xattrs\n")
-                  .with_xattr("user.comment", "hello")
-                  .with_xattr("user.binary", std::string("\0\x01\xff\0", 4)));
-  e.push_back(tar_file("x/cap", "capability\n", 0755).with_xattr("security.capability", capability_value()));
-  e.push_back(tar_dir("sparse", 0755));
-  e.push_back(tar_sparse("sparse/pax", 3 * k_mib + 7,
-                         {{0, random_bytes(4096, 2)}, {2 * k_mib + 512, random_bytes(8192, 3)}}));
-  e.push_back(tar_file("empty", ""));
-  e.push_back(tar_file("one-chunk", random_bytes(k_mib, 3)));
-  e.push_back(tar_file("one-chunk-plus-one", random_bytes(k_mib + 1, 4), 0600).with_mtime(k_time - 5, 999999999));
-  return e;
-}
 
 void gnu_extract(const fs::path& tar, const fs::path& dir) {
   fs::create_directories(dir);
@@ -140,7 +80,7 @@ std::vector<OciLayerSpec> three_layers(TarFilter filter) {
 TEST_SUITE("runtime::mount tree") {
   TEST_CASE("a `rafs create` image of a tar with every entry type mounts as GNU tar extracts the tar") {
     TempDir tmp;
-    write_tar(tmp / "layer.tar", every_entry_type());
+    write_tar(tmp / "layer.tar", feature_entries());
     create_image(tmp, tmp / "layer.tar");
     gnu_extract(tmp / "layer.tar", tmp / "want");
     Mount m(tmp / "mnt");
@@ -162,7 +102,7 @@ TEST_SUITE("runtime::mount tree") {
 
   TEST_CASE("the same image through a blob cache, digest validation and cached mode gives the same tree twice") {
     TempDir tmp;
-    write_tar(tmp / "layer.tar", every_entry_type());
+    write_tar(tmp / "layer.tar", feature_entries());
     create_image(tmp, tmp / "layer.tar");
     gnu_extract(tmp / "layer.tar", tmp / "want");
     write_text(tmp / "cfg.json", R"({"mode": "cached", "digest_validate": true,
