@@ -64,7 +64,7 @@ Result<json> parse_json(const std::vector<std::uint8_t>& bytes, const std::strin
   }
 }
 
-const json* field(const json& obj, const char* key) {
+const json* field(const json& obj, std::string_view key) {
   if (!obj.is_object()) {
     return nullptr;
   }
@@ -73,7 +73,7 @@ const json* field(const json& obj, const char* key) {
 }
 
 // The string at `key`, "" when absent or not a string.
-std::string string_field(const json& obj, const char* key) {
+std::string string_field(const json& obj, std::string_view key) {
   const json* f = field(obj, key);
   return f != nullptr && f->is_string() ? f->get<std::string>() : std::string();
 }
@@ -195,7 +195,7 @@ Result<Descriptor> parse_descriptor(const json& d, const std::string& where) {
     out.platform = platform_of(*p);
   }
   if (const json* a = field(d, "annotations"); a != nullptr) {
-    out.ref_name = string_field(*a, std::string(oci::k_ref_name).c_str());
+    out.ref_name = string_field(*a, oci::k_ref_name);
     out.image_name = string_field(*a, "io.containerd.image.name");
     out.attestation = field(*a, "vnd.docker.reference.type") != nullptr;
   }
