@@ -7,6 +7,11 @@
 
 namespace rafs::builder {
 
+namespace {
+constexpr std::size_t k_batch_bytes = 1 << 20;
+constexpr std::size_t k_batch_jobs = 1024;
+} // namespace
+
 BlobWriter::BlobWriter(const BuildOptions& options, BlobSink& sink, const ChunkIndex* known,
                        std::filesystem::path scratch_dir)
     : m_options(options), m_sink(sink), m_known(known), m_scratch_dir(std::move(scratch_dir)),
@@ -21,7 +26,8 @@ BlobWriter::~BlobWriter() {
   {
     std::lock_guard lock(m_mutex);
     m_closing = true;
-    m_failed = m_failed || m_next_write != m_next_submit; // abandoned mid-way
+    // Abandoned mid-way: stop the threads instead of finishing the work.
+    m_failed = m_failed || m_batches_written != m_batches_sent || !m_open.jobs.empty();
   }
   m_job_ready.notify_all();
   m_done_ready.notify_all();
@@ -57,99 +63,112 @@ Result<std::uint32_t> BlobWriter::submit_zero(std::uint32_t size, bool prefetch)
 
 Result<std::uint32_t> BlobWriter::enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size,
                                           bool prefetch) {
+  const std::size_t bytes = data.size();
+  if (!m_open.jobs.empty() &&
+      (m_open.bytes + bytes > k_batch_bytes || m_open.jobs.size() >= k_batch_jobs)) {
+    RAFS_TRY(dispatch());
+  }
+  m_open.jobs.push_back(Job{zero_size, prefetch, std::move(data)});
+  m_open.bytes += bytes;
+  m_stats.chunks_submitted += 1;
+  return m_next_submit++;
+}
+
+// Hands the open batch to the workers, waiting while too many are in flight.
+Result<void> BlobWriter::dispatch() {
   std::unique_lock lock(m_mutex);
-  m_space.wait(lock, [&] { return m_failed || m_next_submit - m_next_write < m_max_in_flight; });
+  m_space.wait(lock, [&] { return m_failed || m_batches_sent - m_batches_written < m_max_in_flight; });
   if (m_failed) {
     return m_error;
   }
-  std::uint32_t slot = m_next_submit++;
-  m_slots.emplace_back();
-  m_jobs.push_back(Job{slot, std::move(data), zero_size, prefetch});
-  m_stats.chunks_submitted += 1;
+  m_open.seq = m_batches_sent++;
+  m_queue.push_back(std::move(m_open));
+  m_open = Batch{};
   m_job_ready.notify_one();
-  return slot;
+  return {};
 }
 
 void BlobWriter::work() {
   ChunkCompressor compressor(m_options.compressor, m_options.compression_level);
   std::map<std::uint32_t, Done> zero_chunks; // holes: hashed and compressed once per size
   for (;;) {
-    Job job;
+    Batch batch;
     {
       std::unique_lock lock(m_mutex);
-      m_job_ready.wait(lock, [&] { return m_failed || m_closing || !m_jobs.empty(); });
-      if (m_failed || m_jobs.empty()) {
+      m_job_ready.wait(lock, [&] { return m_failed || m_closing || !m_queue.empty(); });
+      if (m_failed || m_queue.empty()) {
         return;
       }
-      job = std::move(m_jobs.front());
-      m_jobs.pop_front();
+      batch = std::move(m_queue.front());
+      m_queue.pop_front();
     }
-    const bool hole = job.zero_size > 0;
-    const auto size = hole ? job.zero_size : static_cast<std::uint32_t>(job.data.size());
-    auto cached = hole ? zero_chunks.find(size) : zero_chunks.end();
-    Done done;
-    if (cached != zero_chunks.end()) {
-      done = cached->second;
-    } else {
-      done.prefetch = false;
-      if (hole) {
-        job.data.assign(size, 0); // first hole of this size for this worker
+    std::vector<Done> results(batch.jobs.size());
+    for (std::size_t k = 0; k < batch.jobs.size(); ++k) {
+      Job& job = batch.jobs[k];
+      Done& done = results[k];
+      const bool hole = job.zero_size > 0;
+      const auto size = hole ? job.zero_size : static_cast<std::uint32_t>(job.data.size());
+      auto cached = hole ? zero_chunks.find(size) : zero_chunks.end();
+      if (cached != zero_chunks.end()) {
+        done = cached->second;
+      } else {
+        if (hole) {
+          job.data.assign(size, 0); // first hole of this size for this worker
+        }
+        done.size = size;
+        done.digest = digest_of(m_options.digester, job.data);
+        auto compressed = compressor.compress(job.data, done.payload);
+        if (!compressed) {
+          fail(compressed.error());
+          return;
+        }
+        done.compressed = *compressed;
+        if (!done.compressed) {
+          done.payload = std::move(job.data);
+        }
+        if (hole) {
+          zero_chunks.emplace(size, done);
+        }
       }
-      done.size = size;
-      done.digest = digest_of(m_options.digester, job.data);
-      auto compressed = compressor.compress(job.data, done.payload);
-      if (!compressed) {
-        fail(compressed.error());
-        return;
-      }
-      done.compressed = *compressed;
-      if (!done.compressed) {
-        done.payload = std::move(job.data);
-      }
-      if (hole) {
-        zero_chunks.emplace(size, done);
-      }
+      done.prefetch = job.prefetch;
     }
-    done.prefetch = job.prefetch;
     {
       std::lock_guard lock(m_mutex);
-      m_done.emplace(job.slot, std::move(done));
+      m_done.emplace(batch.seq, std::move(results));
     }
-    m_done_ready.notify_all();
+    m_done_ready.notify_one(); // only the writer waits for it
   }
 }
 
 void BlobWriter::write_loop() {
   for (;;) {
-    Done done;
-    std::uint32_t slot = 0;
+    std::vector<Done> batch;
     {
       std::unique_lock lock(m_mutex);
       m_done_ready.wait(lock, [&] {
-        return m_failed || m_done.count(m_next_write) != 0 ||
-               (m_closing && m_next_write == m_next_submit);
+        return m_failed || m_done.count(m_batches_written) != 0 ||
+               (m_closing && m_batches_written == m_batches_sent);
       });
-      if (m_failed || m_done.count(m_next_write) == 0) {
+      if (m_failed || m_done.count(m_batches_written) == 0) {
         return;
       }
-      auto node = m_done.extract(m_next_write);
-      done = std::move(node.mapped());
-      slot = m_next_write;
+      batch = std::move(m_done.extract(m_batches_written).mapped());
     }
-    if (auto r = store(slot, done); !r) {
-      fail(r.error());
-      return;
+    for (Done& done : batch) {
+      if (auto r = store(done); !r) {
+        fail(r.error());
+        return;
+      }
     }
     {
       std::lock_guard lock(m_mutex);
-      ++m_next_write;
+      ++m_batches_written;
     }
     m_space.notify_all();
-    m_done_ready.notify_all();
   }
 }
 
-Result<void> BlobWriter::store(std::uint32_t slot, Done& done) {
+Result<void> BlobWriter::store(Done& done) {
   const ChunkKey key{done.digest, done.size};
   Slot record;
   bool hit = true;
@@ -200,18 +219,20 @@ Result<void> BlobWriter::store(std::uint32_t slot, Done& done) {
     m_stats.dedup_hits += 1;
     m_stats.dedup_bytes += done.size;
   }
-  std::lock_guard lock(m_mutex);
-  m_slots[slot] = record;
+  m_slots.push_back(record); // slots arrive in order: this is slot m_slots.size() - 1
   return {};
 }
 
 Result<void> BlobWriter::finish() {
+  if (!m_open.jobs.empty()) {
+    RAFS_TRY(dispatch());
+  }
   {
     std::unique_lock lock(m_mutex);
     m_closing = true;
     m_job_ready.notify_all();
     m_done_ready.notify_all();
-    m_space.wait(lock, [&] { return m_failed || m_next_write == m_next_submit; });
+    m_space.wait(lock, [&] { return m_failed || m_batches_written == m_batches_sent; });
     if (m_failed) {
       return m_error;
     }
@@ -263,6 +284,7 @@ Result<void> BlobWriter::close(const std::vector<std::uint32_t>& order, std::siz
     m_stats.uncompressed_size += r.info.uncompressed_size;
   }
   m_region_size = m_stats.compressed_size - m_region_offset;
+  RAFS_TRY(m_sink.flush());
   for (Slot& s : m_slots) {
     if (s.place == Place::region) {
       s.info = m_region[s.region_id].info; // unplaced ones are referenced by no live slot

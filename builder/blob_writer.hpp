@@ -1,6 +1,8 @@
 // Chunks in, one data blob out. The stages run on their own threads:
-//   caller (reader)  submit() chunks in file order, blocking when the
-//                    pipeline holds `2 * threads + 4` chunks (bounded memory)
+//   caller (reader)  submit() chunks in file order; they travel in batches of
+//                    up to 1 MiB (or 1024 chunks), so small files cost one
+//                    thread hand-off per batch, not per chunk; it blocks when
+//                    `2 * threads + 4` batches are in flight (bounded memory)
 //   workers          digest and compress each chunk (one codec per worker)
 //   writer           in submission order: dedup by (digest, size) against this
 //                    blob and the image's other blobs (a ChunkIndex), append
@@ -38,6 +40,8 @@ public:
   // Reads back bytes written earlier (close() copies a chunk a listed file
   // shares with an earlier, unlisted one into the prefetch region).
   [[nodiscard]] virtual Result<void> read_at(std::uint64_t offset, MutableBytes out) = 0;
+  // Called once by close() after the last write.
+  [[nodiscard]] virtual Result<void> flush() { return {}; }
 };
 
 struct BlobStats {
@@ -104,10 +108,9 @@ public:
 
 private:
   struct Job {
-    std::uint32_t slot;
-    std::vector<std::uint8_t> data; // empty for a hole
     std::uint32_t zero_size;        // > 0 for a hole
     bool prefetch;
+    std::vector<std::uint8_t> data; // empty for a hole
   };
   struct Done {
     Digest digest{};
@@ -115,6 +118,12 @@ private:
     bool compressed = false;
     bool prefetch = false;
     std::vector<std::uint8_t> payload;
+  };
+  // Consecutive slots, handed between threads as one unit.
+  struct Batch {
+    std::uint64_t seq = 0;
+    std::vector<Job> jobs;
+    std::size_t bytes = 0;
   };
   enum class Place : std::uint8_t { main, region, external };
   struct Slot {
@@ -129,9 +138,10 @@ private:
 
   Result<std::uint32_t> enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size,
                                 bool prefetch);
+  Result<void> dispatch();
   void work();
   void write_loop();
-  Result<void> store(std::uint32_t slot, Done& done);
+  Result<void> store(Done& done);
   void fail(Error e);
 
   const BuildOptions m_options;
@@ -140,14 +150,18 @@ private:
   const std::filesystem::path m_scratch_dir;
   const std::size_t m_max_in_flight;
 
+  // Caller thread state.
+  Batch m_open; // being filled by submit()
+  std::uint32_t m_next_submit = 0;
+
   std::mutex m_mutex;
   std::condition_variable m_job_ready;
   std::condition_variable m_done_ready;
   std::condition_variable m_space;
-  std::deque<Job> m_jobs;
-  std::map<std::uint32_t, Done> m_done;
-  std::uint32_t m_next_submit = 0;
-  std::uint32_t m_next_write = 0;
+  std::deque<Batch> m_queue;
+  std::map<std::uint64_t, std::vector<Done>> m_done; // by batch seq
+  std::uint64_t m_batches_sent = 0;
+  std::uint64_t m_batches_written = 0;
   bool m_closing = false;
   bool m_failed = false;
   Error m_error;
@@ -157,7 +171,7 @@ private:
   std::unordered_map<ChunkKey, std::uint32_t, ChunkKeyHash> m_region_ids;
   std::vector<RegionChunk> m_region;
   std::optional<ScratchFile> m_scratch;
-  std::deque<Slot> m_slots; // guarded by m_mutex while running
+  std::vector<Slot> m_slots; // appended by the writer, in slot order
   std::uint64_t m_region_offset = 0;
   std::uint64_t m_region_size = 0;
   Sha256 m_blob_hash;

@@ -15,16 +15,37 @@ namespace rafs::builder {
 
 namespace {
 
+// Collects the writer's many small appends into few large writes.
 class FileSink final : public BlobSink {
 public:
-  explicit FileSink(AtomicFile& f) : m_file(f) {}
-  Result<void> write(Bytes data) override { return m_file.write(data); }
+  explicit FileSink(AtomicFile& f) : m_file(f) { m_buffer.reserve(k_capacity); }
+  Result<void> write(Bytes data) override {
+    if (m_buffer.size() + data.size() > k_capacity) {
+      RAFS_TRY(flush());
+      if (data.size() >= k_capacity) {
+        return m_file.write(data);
+      }
+    }
+    m_buffer.insert(m_buffer.end(), data.begin(), data.end());
+    return {};
+  }
   Result<void> read_at(std::uint64_t offset, MutableBytes out) override {
+    RAFS_TRY(flush());
     return pread_full(m_file.fd(), offset, out, m_file.temp_path().string());
+  }
+  Result<void> flush() override {
+    if (m_buffer.empty()) {
+      return {};
+    }
+    auto r = m_file.write(m_buffer);
+    m_buffer.clear();
+    return r;
   }
 
 private:
+  static constexpr std::size_t k_capacity = 4 << 20;
   AtomicFile& m_file;
+  std::vector<std::uint8_t> m_buffer;
 };
 
 // Cuts a file's blocks into chunk-size chunks and submits them in order.

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "builder/layer_stream.hpp"
+#include "builder/read_ahead.hpp"
 
 #include "format/layout.hpp"
 
@@ -260,7 +261,7 @@ Result<std::unique_ptr<Source>> open_tar_source(const std::string& path) {
 }
 
 Result<std::unique_ptr<Source>> open_tar_source(std::unique_ptr<ByteReader> tar) {
-  auto src = std::make_unique<TarSource>(std::move(tar));
+  auto src = std::make_unique<TarSource>(read_ahead(std::move(tar)));
   RAFS_TRY(src->open());
   return std::unique_ptr<Source>(std::move(src));
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config
-  libarchive-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev
+  libarchive-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev libisal-dev
   libcli11-dev nlohmann-json3-dev doctest-dev libfuse3-dev fuse3
   b3sum tree tar gzip zstd attr python3 python3-jsonschema umoci skopeo
 )

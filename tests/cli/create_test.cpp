@@ -683,6 +683,27 @@ TEST_SUITE("cli::create") {
     }
   }
 
+  // The 8-byte gzip trailer: CRC-32 then the length mod 2^32. A change to
+  // either one alone must be caught (ISA-L inflates; it checks both).
+  TEST_CASE("a gzip layer whose trailer CRC-32 or length alone is wrong is rejected") {
+    TempDir tmp;
+    BadLayers bad(tmp);
+    auto flip_at_end = [&](std::size_t from_end) {
+      std::vector<std::uint8_t> b = bad.gz;
+      b[b.size() - from_end] ^= 0x01;
+      return b;
+    };
+    for (const fs::path& layer : {bad.put("trailer-crc.tar.gz", flip_at_end(8)),
+                                  bad.put("trailer-size.tar.gz", flip_at_end(1))}) {
+      CAPTURE(layer.filename().string());
+      expect_rejected(tmp, layer);
+      fs::create_directories(tmp / "again");
+      RunResult r = run_rafs({"create", layer.string(), "-B", (tmp / "again" / "b").string(), "-D",
+                              (tmp / "again").string()});
+      CHECK(r.err == "rafs: " + layer.string() + ": corrupt gzip stream: CRC-32 or length mismatch\n");
+    }
+  }
+
   TEST_CASE("a bootstrap or blob path that cannot be created fails with exit 1 and leaves nothing behind") {
     TempDir tmp;
     rafs::test::write_tar(tmp / "layer.tar", small_layer());

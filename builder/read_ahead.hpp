@@ -1,0 +1,18 @@
+// A ByteReader that runs another (the whole stack below it: file, digest
+// checks, decompression) on its own thread, a few large buffers ahead of its
+// caller, so inflating a layer overlaps with parsing it.
+#pragma once
+
+#include <memory>
+
+#include "builder/byte_reader.hpp"
+
+namespace rafs::builder {
+
+// `buffers` buffers of `buffer_size` bytes bound the memory. Errors of
+// `inner` reach the caller in order, after every byte read before them.
+[[nodiscard]] std::unique_ptr<ByteReader> read_ahead(std::unique_ptr<ByteReader> inner,
+                                                     std::size_t buffer_size = 1 << 20,
+                                                     std::size_t buffers = 4);
+
+} // namespace rafs::builder
