@@ -14,3 +14,5 @@ if(RAFS_SANITIZE)
   target_link_options(rafs_settings INTERFACE -fsanitize=address,undefined)
 endif()
 target_compile_definitions(rafs_settings INTERFACE _FILE_OFFSET_BITS=64)
+# Shared libraries nothing references are not loaded at start-up.
+target_link_options(rafs_settings INTERFACE -Wl,--as-needed)

@@ -8,90 +8,37 @@
 // ends, as many times as the trailing zero bits of the chunk count. The last
 // block of the input is kept uncompressed until finalization, because its
 // flags (CHUNK_END, ROOT) depend on whether more input follows.
+//
+// Runs of whole chunks that are not the last of the input go to a kernel
+// that hashes many chunks side by side (blake3_kernels.hpp: portable, AVX2,
+// AVX-512), then their chaining values are merged level by level into
+// complete subtrees with the same kernel, before entering the stack.
 #include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cstring>
 
+#include "format/blake3_kernels.hpp"
 #include "format/digest.hpp"
 
 namespace rafs {
+
+using namespace blake3_detail;
+
 namespace {
-
-constexpr std::size_t k_block_len = 64;
-constexpr std::size_t k_chunk_len = 1024;
-
-// Domain separation flags (spec, table 3).
-constexpr std::uint32_t k_chunk_start = 1u << 0;
-constexpr std::uint32_t k_chunk_end = 1u << 1;
-constexpr std::uint32_t k_parent = 1u << 2;
-constexpr std::uint32_t k_root = 1u << 3;
-constexpr std::uint32_t k_keyed_hash = 1u << 4;
-constexpr std::uint32_t k_derive_key_context = 1u << 5;
-constexpr std::uint32_t k_derive_key_material = 1u << 6;
 
 using Words8 = std::array<std::uint32_t, 8>;
 using Words16 = std::array<std::uint32_t, 16>;
 
-// The initialization vector, shared with SHA-256.
-constexpr Words8 k_iv = {0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54FF53Au,
-                         0x510E527Fu, 0x9B05688Cu, 0x1F83D9ABu, 0x5BE0CD19u};
-
-// Message word order of round r+1, as indices into the words of round r.
-constexpr std::array<std::size_t, 16> k_permutation = {2, 6,  3,  10, 7,  0,  4,  13,
-                                                       1, 11, 12, 5,  9,  14, 15, 8};
-
-constexpr std::uint32_t rotr(std::uint32_t x, int n) noexcept {
-  return static_cast<std::uint32_t>((x >> n) | (x << (32 - n)));
-}
-
-// The quarter-round on columns a, b, c, d of the state with message words x, y.
-inline void mix(Words16& v, std::size_t a, std::size_t b, std::size_t c, std::size_t d,
-                std::uint32_t x, std::uint32_t y) noexcept {
-  v[a] = v[a] + v[b] + x;
-  v[d] = rotr(v[d] ^ v[a], 16);
-  v[c] = v[c] + v[d];
-  v[b] = rotr(v[b] ^ v[c], 12);
-  v[a] = v[a] + v[b] + y;
-  v[d] = rotr(v[d] ^ v[a], 8);
-  v[c] = v[c] + v[d];
-  v[b] = rotr(v[b] ^ v[c], 7);
-}
-
-inline void round_fn(Words16& v, const Words16& m) noexcept {
-  mix(v, 0, 4, 8, 12, m[0], m[1]);
-  mix(v, 1, 5, 9, 13, m[2], m[3]);
-  mix(v, 2, 6, 10, 14, m[4], m[5]);
-  mix(v, 3, 7, 11, 15, m[6], m[7]);
-  mix(v, 0, 5, 10, 15, m[8], m[9]);
-  mix(v, 1, 6, 11, 12, m[10], m[11]);
-  mix(v, 2, 7, 8, 13, m[12], m[13]);
-  mix(v, 3, 4, 9, 14, m[14], m[15]);
-}
+constexpr Words8 k_iv_words = {k_iv[0], k_iv[1], k_iv[2], k_iv[3],
+                               k_iv[4], k_iv[5], k_iv[6], k_iv[7]};
 
 // The full 16-word output of the compression function.
 Words16 compress(const Words8& cv, const Words16& block, std::uint64_t counter,
                  std::uint32_t block_len, std::uint32_t flags) noexcept {
-  Words16 v = {cv[0],    cv[1],    cv[2],    cv[3],
-               cv[4],    cv[5],    cv[6],    cv[7],
-               k_iv[0],  k_iv[1],  k_iv[2],  k_iv[3],
-               static_cast<std::uint32_t>(counter), static_cast<std::uint32_t>(counter >> 32),
-               block_len, flags};
-  Words16 m = block;
-  for (int r = 0; r < 7; ++r) {
-    round_fn(v, m);
-    if (r == 6) {
-      break;
-    }
-    Words16 next;
-    for (std::size_t i = 0; i < 16; ++i) {
-      next[i] = m[k_permutation[i]];
-    }
-    m = next;
-  }
-  for (std::size_t i = 0; i < 8; ++i) {
-    v[i] ^= v[i + 8];
-    v[i + 8] ^= cv[i];
-  }
-  return v;
+  Words16 out;
+  blake3_detail::compress(cv.data(), block.data(), counter, block_len, flags, out.data());
+  return out;
 }
 
 Words8 first8(const Words16& v) noexcept {
@@ -154,19 +101,101 @@ Node parent_node(const Words8& left, const Words8& right, const Words8& key,
   return n;
 }
 
+// Whole chunks per kernel call: also the largest subtree merged by the
+// kernel before it enters the stack. A power of two.
+constexpr std::size_t k_max_batch = 64;
+
+bool cpu_supports(Blake3Kernel kernel) noexcept {
+  switch (kernel) {
+  case Blake3Kernel::portable:
+    return true;
+#if RAFS_BLAKE3_HAVE_X86_KERNELS
+  // libgcc's CPU detection also checks that the OS saves the AVX / AVX-512
+  // registers (XCR0), so a supported feature is also a usable one.
+  case Blake3Kernel::avx2:
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  case Blake3Kernel::avx512:
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("avx512f") != 0 &&
+           __builtin_cpu_supports("avx512vl") != 0;
+#else
+  case Blake3Kernel::avx2:
+  case Blake3Kernel::avx512:
+    break;
+#endif
+  }
+  return false;
+}
+
+Blake3Kernel best_kernel() noexcept {
+  for (Blake3Kernel k : {Blake3Kernel::avx512, Blake3Kernel::avx2}) {
+    if (cpu_supports(k)) {
+      return k;
+    }
+  }
+  return Blake3Kernel::portable;
+}
+
+// The kernel in use: chosen on first use (a function-local static is
+// initialized once, thread-safely); blake3_force_kernel() changes it.
+std::atomic<Blake3Kernel>& active_kernel() noexcept {
+  static std::atomic<Blake3Kernel> kernel{best_kernel()};
+  return kernel;
+}
+
 } // namespace
+
+HashManyFn blake3_detail::kernel_function(Blake3Kernel kernel) noexcept {
+  switch (kernel) {
+#if RAFS_BLAKE3_HAVE_X86_KERNELS
+  case Blake3Kernel::avx2:
+    return hash_many_avx2;
+  case Blake3Kernel::avx512:
+    return hash_many_avx512;
+#else
+  case Blake3Kernel::avx2:
+  case Blake3Kernel::avx512:
+#endif
+  case Blake3Kernel::portable:
+    break;
+  }
+  return hash_many_portable;
+}
+
+std::vector<Blake3Kernel> blake3_kernels_supported() {
+  std::vector<Blake3Kernel> out;
+  for (Blake3Kernel k : {Blake3Kernel::portable, Blake3Kernel::avx2, Blake3Kernel::avx512}) {
+    if (cpu_supports(k)) {
+      out.push_back(k);
+    }
+  }
+  return out;
+}
+
+Blake3Kernel blake3_active_kernel() noexcept {
+  return active_kernel().load(std::memory_order_relaxed);
+}
+
+bool blake3_force_kernel(Blake3Kernel kernel) noexcept {
+  if (!cpu_supports(kernel)) {
+    return false;
+  }
+  active_kernel().store(kernel, std::memory_order_relaxed);
+  return true;
+}
 
 Blake3::Blake3(const std::array<std::uint32_t, 8>& key, std::uint32_t flags) noexcept
     : m_key(key), m_chunk{key, 0, {}, 0, 0, flags}, m_stack{}, m_stack_len(0), m_flags(flags) {}
 
-Blake3::Blake3() noexcept : Blake3(k_iv, 0) {}
+Blake3::Blake3() noexcept : Blake3(k_iv_words, 0) {}
 
 Blake3 Blake3::keyed(const std::array<std::uint8_t, 32>& key) noexcept {
   return Blake3(key_words(key.data()), k_keyed_hash);
 }
 
 Blake3 Blake3::derive_key(std::string_view context) noexcept {
-  Blake3 context_hasher(k_iv, k_derive_key_context);
+  Blake3 context_hasher(k_iv_words, k_derive_key_context);
   context_hasher.update(Bytes(reinterpret_cast<const std::uint8_t*>(context.data()),
                               context.size()));
   const Digest context_key = context_hasher.finalize();
@@ -186,6 +215,48 @@ void Blake3::push_cv(const std::array<std::uint32_t, 8>& cv, std::uint64_t total
   ++m_stack_len;
 }
 
+// Hashes whole chunks, none of them the last of the input, from the start of
+// the current (empty) chunk on. The kernel hashes up to k_max_batch chunks
+// side by side; their chaining values are merged into the largest complete
+// subtrees (a subtree of 2^k chunks starts at a multiple of 2^k), level by
+// level, each level's parents side by side. Each subtree root then enters the
+// stack as a chunk would, counting in units of its size.
+void Blake3::hash_whole_chunks(const std::uint8_t* data, std::size_t chunks) noexcept {
+  const HashManyFn hash_many = kernel_function(blake3_active_kernel());
+  std::uint64_t counter = m_chunk.counter;
+  std::array<std::uint8_t, k_max_batch * k_cv_len> cvs;
+  std::array<std::uint8_t, k_max_batch / 2 * k_cv_len> parents;
+  while (chunks > 0) {
+    // Batches end at multiples of k_max_batch chunks: full ones are subtrees.
+    const std::uint64_t to_boundary = k_max_batch - counter % k_max_batch;
+    const auto batch = static_cast<std::size_t>(std::min<std::uint64_t>(chunks, to_boundary));
+    hash_many({data, batch, k_blocks_per_chunk, m_key.data(), counter, true, m_flags,
+               k_chunk_start, k_chunk_end, cvs.data()});
+    std::size_t done = 0;
+    while (done < batch) {
+      const std::uint64_t first = counter + done;
+      std::size_t size = std::bit_floor(batch - done);
+      while (first % size != 0) {
+        size /= 2;
+      }
+      // Each level's parents go to the other buffer: parents, then the
+      // subtree's own (consumed) part of cvs, and so on.
+      std::uint8_t* from = cvs.data() + done * k_cv_len;
+      std::uint8_t* to = parents.data();
+      for (std::size_t n = size; n > 1; n /= 2) {
+        hash_many({from, n / 2, 1, m_key.data(), 0, false, m_flags | k_parent, 0, 0, to});
+        std::swap(from, to);
+      }
+      push_cv(key_words(from), (first + size) >> std::countr_zero(size));
+      done += size;
+    }
+    data += batch * k_chunk_len;
+    chunks -= batch;
+    counter += batch;
+  }
+  m_chunk = Chunk{m_key, counter, {}, 0, 0, m_flags};
+}
+
 void Blake3::update(Bytes data) noexcept {
   while (!data.empty()) {
     Chunk& c = m_chunk;
@@ -198,6 +269,12 @@ void Blake3::update(Bytes data) noexcept {
       push_cv(last.chaining_value(), total_chunks);
       c = Chunk{m_key, total_chunks, {}, 0, 0, m_flags};
       chunk_len = 0;
+    }
+    if (chunk_len == 0 && data.size() > k_chunk_len) {
+      // Whole chunks with more input after them: hashed side by side.
+      const std::size_t chunks = (data.size() - 1) / k_chunk_len;
+      hash_whole_chunks(data.data(), chunks);
+      data = data.subspan(chunks * k_chunk_len);
     }
     std::size_t room = k_chunk_len - chunk_len;
     while (room > 0 && !data.empty()) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "format/bytes.hpp"
 
@@ -18,7 +19,9 @@ using Digest = std::array<std::uint8_t, 32>;
 std::string_view digest_algo_name(DigestAlgo algo) noexcept;
 
 // Incremental BLAKE3 (hash mode, keyed mode, derive-key mode; extendable
-// output). Implemented from the BLAKE3 specification; portable C++.
+// output). Implemented from the BLAKE3 specification: portable C++, and on
+// x86-64 AVX2 and AVX-512 kernels that hash 8 or 16 chunks side by side,
+// chosen once at run time from what the CPU supports.
 class Blake3 {
 public:
   Blake3() noexcept;                                       // hash mode
@@ -42,6 +45,7 @@ private:
   };
   Blake3(const std::array<std::uint32_t, 8>& key, std::uint32_t flags) noexcept;
   void push_cv(const std::array<std::uint32_t, 8>& cv, std::uint64_t total_chunks) noexcept;
+  void hash_whole_chunks(const std::uint8_t* data, std::size_t chunks) noexcept;
 
   std::array<std::uint32_t, 8> m_key;
   Chunk m_chunk;
@@ -49,6 +53,15 @@ private:
   std::uint8_t m_stack_len = 0;
   std::uint32_t m_flags;
 };
+
+// The BLAKE3 kernels: which one hashes is chosen on first use, the fastest
+// the CPU supports. For tests and benchmarks: the supported ones (portable
+// always first), the one in use, and forcing one (false if the CPU lacks it).
+// Forcing is not for use while another thread hashes.
+enum class Blake3Kernel : std::uint8_t { portable, avx2, avx512 };
+std::vector<Blake3Kernel> blake3_kernels_supported();
+Blake3Kernel blake3_active_kernel() noexcept;
+bool blake3_force_kernel(Blake3Kernel kernel) noexcept;
 
 // Incremental SHA-256 over OpenSSL's EVP interface.
 class Sha256 {

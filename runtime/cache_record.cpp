@@ -162,6 +162,14 @@ Result<void> CacheRecord::sync() {
 }
 
 Result<void> CacheRecord::clear() {
+  struct stat st {};
+  if (::fstat(m_fd, &st) != 0) {
+    return sys_error(m_name);
+  }
+  m_end = 0;
+  if (st.st_size == 0) {
+    return {}; // a new record: no claim to retract (and no sync: a mount stays quick)
+  }
   if (::ftruncate(m_fd, 0) != 0) {
     return sys_error(m_name + ": truncate");
   }
@@ -174,7 +182,9 @@ Result<void> CacheRecord::write_header() {
   CacheRecordHeader h = header();
   RAFS_TRY(write_all(0, Bytes(reinterpret_cast<const std::uint8_t*>(&h), k_header_size)));
   m_end = k_header_size;
-  return sync();
+  // Not synced: a header lost in a crash only makes a new cache, and the
+  // sync after the first claim makes it durable along with that claim.
+  return {};
 }
 
 Result<void> CacheRecord::rewrite(const std::vector<std::uint8_t>& present) {

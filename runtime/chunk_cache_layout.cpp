@@ -79,16 +79,20 @@ bool check_extents(BlobLayout& layout) {
   return true;
 }
 
+// The hash of every field of every slot. The fields are laid out in one
+// buffer and hashed in one call (many 8-byte updates were most of a mount's
+// start-up time); the bytes hashed are the same as field by field.
 Digest fingerprint(const v5::Bootstrap& boot, std::uint32_t blob_index, const BlobLayout& layout) {
-  Blake3 h;
   const std::string& id = boot.blobs()[blob_index].id;
+  std::vector<std::uint8_t> buf;
+  buf.reserve(4 * 8 + id.size() + layout.slots.size() * (6 * 8 + sizeof(Digest)));
   auto put64 = [&](std::uint64_t v) {
     std::array<std::uint8_t, 8> b{};
     store_le<std::uint64_t>(b.data(), v);
-    h.update(b);
+    buf.insert(buf.end(), b.begin(), b.end());
   };
   put64(id.size());
-  h.update(Bytes(reinterpret_cast<const std::uint8_t*>(id.data()), id.size()));
+  buf.insert(buf.end(), id.begin(), id.end());
   put64(static_cast<std::uint64_t>(boot.digester()));
   put64(static_cast<std::uint64_t>(boot.compressor()));
   put64(layout.slots.size());
@@ -100,8 +104,10 @@ Digest fingerprint(const v5::Bootstrap& boot, std::uint32_t blob_index, const Bl
     put64(s.compressed_size);
     put64(s.uncompressed_size);
     put64(s.flags);
-    h.update(s.block_id);
+    buf.insert(buf.end(), s.block_id.begin(), s.block_id.end());
   }
+  Blake3 h;
+  h.update(buf);
   return h.finalize();
 }
 

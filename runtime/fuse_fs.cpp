@@ -64,6 +64,14 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     conn->want |= FUSE_CAP_POSIX_ACL;
   }
   conn->want &= ~static_cast<unsigned>(FUSE_CAP_AUTO_INVAL_DATA);
+  // Zero-message opens: once open (opendir) answers ENOSYS, the kernel
+  // opens files (directories) by itself, with keep_cache (and cache_dir),
+  // saving a round trip per open. The mount is read-only, so the kernel
+  // refuses opens for writing itself. Not while recording accesses, which
+  // needs to see every first open.
+  auto& fs = *static_cast<FuseFs*>(userdata);
+  fs.set_zero_message_open((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 && !fs.records_access(),
+                           (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -135,6 +143,10 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       return;
     }
     fs.opened(*index);
+    if (fs.zero_message_open()) {
+      fuse_reply_err(req, ENOSYS); // this open succeeds; no later one is sent
+      return;
+    }
     fi->keep_cache = 1;
     fi->noflush = 1;
     fuse_reply_open(req, fi);
@@ -178,6 +190,10 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto index = fs.index_of(ino);
     if (!index || !fs.bootstrap().inode(*index).is_dir()) {
       fuse_reply_err(req, index ? ENOTDIR : ESTALE);
+      return;
+    }
+    if (fs.zero_message_opendir()) {
+      fuse_reply_err(req, ENOSYS);
       return;
     }
     fi->cache_readdir = 1;

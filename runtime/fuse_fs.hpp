@@ -11,7 +11,8 @@
 //   rule for images built with --repeatable). st_blksize is 4096.
 // - Entry and attribute timeouts are effectively infinite, negative lookups
 //   are cached too, files are opened with keep_cache and directories with
-//   cache_readdir: the image never changes.
+//   cache_readdir: the image never changes. Where the kernel allows it, open
+//   and opendir answer ENOSYS once, and later opens never reach the daemon.
 // - Every write operation answers EROFS; opening for writing too.
 // - xattrs are served when `serve_xattrs` (the image has HAS_XATTR, or the
 //   config's enable_xattr); otherwise getxattr/listxattr answer ENOSYS, so
@@ -70,6 +71,14 @@ public:
   struct statvfs filesystem_stats() const noexcept;
   // Notes the first open of a regular file (when recording accesses).
   void opened(std::uint32_t index);
+  bool records_access() const noexcept { return !m_options.record_access.empty(); }
+  // Set at FUSE init: open / opendir may answer ENOSYS (see above).
+  void set_zero_message_open(bool files, bool dirs) noexcept {
+    m_zero_open.store(files);
+    m_zero_opendir.store(dirs);
+  }
+  bool zero_message_open() const noexcept { return m_zero_open.load(std::memory_order_relaxed); }
+  bool zero_message_opendir() const noexcept { return m_zero_opendir.load(std::memory_order_relaxed); }
 
 private:
   FuseFs(const v5::Bootstrap& boot, ChunkStore& store, FsOptions options);
@@ -84,6 +93,8 @@ private:
   std::unique_ptr<std::atomic<bool>[]> m_seen;
   std::mutex m_record_mutex;
   UniqueFd m_record_fd;
+  std::atomic<bool> m_zero_open{false};
+  std::atomic<bool> m_zero_opendir{false};
 };
 
 } // namespace rafs::runtime
