@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
+#include <unordered_set>
 
 #include "builder/bootstrap_builder.hpp"
 #include "builder/bootstrap_tree.hpp"
@@ -58,7 +58,9 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
   RAFS_TRY_ASSIGN(bool have, reader.next_block(block, block_len, block_off));
   for (std::uint64_t start = 0; start < data.size; start += chunk_size) {
     const std::uint64_t end = std::min<std::uint64_t>(data.size, start + chunk_size);
-    std::vector<std::uint8_t> chunk; // allocated when a block touches it
+    // Filled front to back: bytes are appended as blocks arrive (no zeroing
+    // first); a gap before a block (a hole inside the chunk) becomes zeros.
+    std::vector<std::uint8_t> chunk;
     while (have) {
       if (block_len == 0 || block_off + block_len <= start) {
         RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
@@ -73,13 +75,20 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
       const std::uint64_t from = std::max(start, block_off);
       const std::uint64_t to = std::min(end, block_off + block_len);
       if (chunk.empty()) {
-        chunk.assign(end - start, 0);
+        chunk.reserve(end - start);
       }
-      std::memcpy(chunk.data() + (from - start), block + (from - block_off), to - from);
+      if (from - start < chunk.size()) {
+        return make_error(Errc::corrupted, path + ": overlapping data blocks");
+      }
+      chunk.resize(from - start); // zeros for a hole before this block
+      chunk.insert(chunk.end(), block + (from - block_off), block + (to - block_off));
       if (block_off + block_len > end) {
         break; // the rest of this block belongs to the next chunk
       }
       RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
+    }
+    if (!chunk.empty()) {
+      chunk.resize(end - start); // zeros for a hole at the end of the chunk
     }
     auto slot = chunk.empty()
                     ? writer.submit_zero(static_cast<std::uint32_t>(end - start), prefetch)
@@ -120,7 +129,7 @@ template <typename N, typename F> void for_each_file(N& top, F&& f) {
 std::vector<std::uint32_t> region_order(const FileTree& layer, const PrefetchList& list,
                                         std::size_t& listed) {
   std::vector<std::uint32_t> order;
-  std::set<const FileData*> seen;
+  std::unordered_set<const FileData*> seen;
   auto add = [&](const FileData& d) {
     if (seen.insert(&d).second) {
       order.insert(order.end(), d.chunk_slots.begin(), d.chunk_slots.end());
@@ -139,7 +148,7 @@ std::vector<std::uint32_t> region_order(const FileTree& layer, const PrefetchLis
 // Slot ids -> chunk records, once per FileData (hard links share one).
 void resolve_chunks(FileTree& layer, const BlobWriter& writer, std::uint32_t blob_number,
                     std::uint32_t chunk_size) {
-  std::set<const FileData*> seen;
+  std::unordered_set<const FileData*> seen;
   for_each_file(layer.root(), [&](FileData& d) {
     if (!seen.insert(&d).second || d.chunk_slots.empty()) {
       return;
