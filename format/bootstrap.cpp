@@ -206,34 +206,34 @@ Result<void> Bootstrap::check_chunks(std::uint32_t index) {
   std::uint64_t prev_end = 0;
   for (std::uint32_t k = 0; k < n.child_count; ++k) {
     ChunkInfo c = chunk(index, k);
-    std::string where = "chunk " + std::to_string(k) + ": ";
+    auto where = [k] { return "chunk " + std::to_string(k) + ": "; }; // only on an error
     if (c.blob_index >= m_blobs.size()) {
-      return fail(index, where + "blob index " + std::to_string(c.blob_index) + " beyond " +
+      return fail(index, where() + "blob index " + std::to_string(c.blob_index) + " beyond " +
                              std::to_string(m_blobs.size()) + " blobs");
     }
     if (c.file_offset % cs != 0 || c.file_offset >= n.size || c.file_offset < prev_end ||
         (!hole && c.file_offset != k * cs)) {
-      return fail(index, where + "file offset " + std::to_string(c.file_offset) + " is invalid");
+      return fail(index, where() + "file offset " + std::to_string(c.file_offset) + " is invalid");
     }
     std::uint64_t want = std::min(cs, n.size - c.file_offset);
     if (c.uncompressed_size != want) {
-      return fail(index, where + "uncompressed size " + std::to_string(c.uncompressed_size) +
+      return fail(index, where() + "uncompressed size " + std::to_string(c.uncompressed_size) +
                              " != " + std::to_string(want));
     }
     prev_end = c.file_offset + c.uncompressed_size;
     if (c.compressed_size == 0 || (!c.compressed() && c.compressed_size != c.uncompressed_size) ||
         c.compressed_size > 2 * cs + 4096) {
-      return fail(index, where + "compressed size " + std::to_string(c.compressed_size) +
+      return fail(index, where() + "compressed size " + std::to_string(c.compressed_size) +
                              " is invalid");
     }
     const BlobInfo& blob = m_blobs[c.blob_index];
     if (c.compressed_offset > UINT64_MAX - c.compressed_size ||
         (blob.compressed_size > 0 && c.compressed_offset + c.compressed_size > blob.compressed_size)) {
-      return fail(index, where + "compressed range " + std::to_string(c.compressed_offset) + "+" +
+      return fail(index, where() + "compressed range " + std::to_string(c.compressed_offset) + "+" +
                              std::to_string(c.compressed_size) + " beyond blob " + blob.id);
     }
     if (blob.chunk_count > 0 && c.index >= blob.chunk_count) {
-      return fail(index, where + "chunk index " + std::to_string(c.index) + " beyond the blob's " +
+      return fail(index, where() + "chunk index " + std::to_string(c.index) + " beyond the blob's " +
                              std::to_string(blob.chunk_count) + " chunks");
     }
   }
