@@ -54,6 +54,8 @@ struct MountOptions {
   std::string record_access;
   std::string metrics;
   bool foreground = false;
+  bool dev = false;  // device nodes usable (containers need /dev/null...)
+  bool suid = false; // setuid bits honoured (containers running sudo, ping...)
   std::vector<std::string> fuse_options;
 };
 
@@ -222,6 +224,12 @@ Result<MountPlan> make_plan(const MountOptions& o) {
   plan.metrics = absolute_or_empty(o.metrics);
   plan.record_access = absolute_or_empty(o.record_access);
   plan.fuse_options = {"ro,default_permissions,nodev,nosuid,fsname=rafs,subtype=rafs"};
+  if (o.dev) {
+    plan.fuse_options.emplace_back("dev");
+  }
+  if (o.suid) {
+    plan.fuse_options.emplace_back("suid");
+  }
   plan.fuse_options.insert(plan.fuse_options.end(), o.fuse_options.begin(), o.fuse_options.end());
   return plan;
 }
@@ -379,6 +387,8 @@ Action setup_mount(CLI::App& app) {
   app.add_option("--metrics", o->metrics,
                  "Write the store's counters as JSON here at mount, on SIGUSR1 and at exit");
   app.add_flag("-f,--foreground", o->foreground, "Stay in the foreground");
+  app.add_flag("--dev", o->dev, "Honour device nodes (default nodev; a container root needs this)");
+  app.add_flag("--suid", o->suid, "Honour setuid and setgid bits (default nosuid; a container root needs this)");
   app.add_option("-o", o->fuse_options, "FUSE mount options (e.g. allow_other), may repeat")
       ->allow_extra_args(false);
   return [o] { return run_mount(*o); };

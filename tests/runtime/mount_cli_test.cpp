@@ -269,4 +269,31 @@ TEST_SUITE("runtime::mount cli") {
     CHECK(info.out.find("ro,") != std::string::npos);
     CHECK(m.unmount() == 0);
   }
+
+  TEST_CASE("a default mount is ro, nodev and nosuid without allow_other, and --dev --suid lift the two") {
+    TempDir tmp;
+    create_image(tmp);
+    for (bool lifted : {false, true}) {
+      CAPTURE(lifted);
+      Mount m(tmp / (lifted ? "mnt-lifted" : "mnt-default"));
+      std::vector<std::string> args{"mount", (tmp / "img.boot").string(), m.path().string(), "-D",
+                                    (tmp / "blobs").string()};
+      if (lifted) {
+        args.insert(args.end(), {"--dev", "--suid"});
+      }
+      RunResult r = run_rafs(args);
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      REQUIRE(is_mounted(m.path()));
+      m.adopt();
+      RunResult info = sh("findmnt -n -o OPTIONS " + shell_quote(m.path().string()));
+      INFO(info.out);
+      const std::string opts = "," + info.out.substr(0, info.out.find('\n')) + ",";
+      CHECK(opts.find(",ro,") != std::string::npos);
+      CHECK(opts.find("allow_other") == std::string::npos);
+      CHECK((opts.find(",nodev,") != std::string::npos) == !lifted);
+      CHECK((opts.find(",nosuid,") != std::string::npos) == !lifted);
+      CHECK(m.unmount() == 0);
+    }
+  }
 }
