@@ -725,8 +725,6 @@ Result<std::unique_ptr<OciImage>> OciImage::open(const std::string& source,
                                                  const std::optional<Platform>& platform) {
   try {
     RAFS_TRY_ASSIGN(SourceRef ref, parse_source(source));
-    std::unique_ptr<OciImage> image(new OciImage());
-    image->m_name = source;
     std::error_code ec;
     const bool is_dir = std::filesystem::is_directory(ref.path, ec);
     if (ref.kind == SourceRef::Kind::layout && !is_dir) {
@@ -737,34 +735,43 @@ Result<std::unique_ptr<OciImage>> OciImage::open(const std::string& source,
       return make_error(Errc::invalid_argument, source + ": " + ref.path + " is a directory, not an archive");
     }
     if (is_dir) {
-      image->m_format = ImageFormat::oci_layout;
-      RAFS_TRY_ASSIGN(image->m_store, open_dir_store(ref.path));
-    } else {
-      RAFS_TRY_ASSIGN(image->m_store, open_archive_store(ref.path)); // its errors name the file
-      if (ref.kind == SourceRef::Kind::docker_archive) {
-        image->m_format = ImageFormat::docker_archive;
-      } else if (ref.kind == SourceRef::Kind::oci_archive) {
-        image->m_format = ImageFormat::oci_archive;
-      } else {
-        RAFS_TRY_ASSIGN(auto index, image->m_store->size_of("index.json"));
-        RAFS_TRY_ASSIGN(auto layout, image->m_store->size_of("oci-layout"));
-        RAFS_TRY_ASSIGN(auto manifest, image->m_store->size_of("manifest.json"));
-        if (index || layout) {
-          image->m_format = ImageFormat::oci_archive;
-        } else if (manifest) {
-          image->m_format = ImageFormat::docker_archive;
-        } else {
-          return corrupted(source + ": not an image archive (no index.json, oci-layout or manifest.json)");
-        }
-      }
+      RAFS_TRY_ASSIGN(auto store, open_dir_store(ref.path));
+      return open(std::move(store), ImageFormat::oci_layout, source, ref.tag, platform);
     }
-    OciImageLoader loader(*image, platform, ref.tag);
-    RAFS_TRY(image->m_format == ImageFormat::docker_archive ? loader.load_docker() : loader.load_oci());
-    return image;
-  } catch (const json::exception& e) {
-    return corrupted(source + ": " + e.what());
+    RAFS_TRY_ASSIGN(auto store, open_archive_store(ref.path)); // its errors name the file
+    ImageFormat format = ImageFormat::oci_archive;
+    if (ref.kind == SourceRef::Kind::docker_archive) {
+      format = ImageFormat::docker_archive;
+    } else if (ref.kind == SourceRef::Kind::any) {
+      RAFS_TRY_ASSIGN(auto index, store->size_of("index.json"));
+      RAFS_TRY_ASSIGN(auto layout, store->size_of("oci-layout"));
+      RAFS_TRY_ASSIGN(auto manifest, store->size_of("manifest.json"));
+      if (!index && !layout && !manifest) {
+        return corrupted(source + ": not an image archive (no index.json, oci-layout or manifest.json)");
+      }
+      format = index || layout ? ImageFormat::oci_archive : ImageFormat::docker_archive;
+    }
+    return open(std::move(store), format, source, ref.tag, platform);
   } catch (const std::exception& e) {
     return make_error(Errc::internal, source + ": " + e.what());
+  }
+}
+
+Result<std::unique_ptr<OciImage>> OciImage::open(std::unique_ptr<OciStore> store, ImageFormat format,
+                                                 std::string name, const std::string& tag,
+                                                 const std::optional<Platform>& platform) {
+  std::unique_ptr<OciImage> image(new OciImage());
+  image->m_name = std::move(name);
+  image->m_format = format;
+  image->m_store = std::move(store);
+  try {
+    OciImageLoader loader(*image, platform, tag);
+    RAFS_TRY(format == ImageFormat::docker_archive ? loader.load_docker() : loader.load_oci());
+    return image;
+  } catch (const json::exception& e) {
+    return corrupted(image->m_name + ": " + e.what());
+  } catch (const std::exception& e) {
+    return make_error(Errc::internal, image->m_name + ": " + e.what());
   }
 }
 

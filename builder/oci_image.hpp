@@ -80,6 +80,12 @@ public:
   // one entry per layer.
   [[nodiscard]] static Result<std::unique_ptr<OciImage>> open(const std::string& source,
                                                               const std::optional<Platform>& platform);
+  // The same from a store already open (e.g. one held in memory): `format`
+  // says how to read it (oci_archive reads as oci_layout), `name` prefixes
+  // messages and `tag` selects as the TAG above ("" for none).
+  [[nodiscard]] static Result<std::unique_ptr<OciImage>> open(std::unique_ptr<OciStore> store, ImageFormat format,
+                                                              std::string name, const std::string& tag,
+                                                              const std::optional<Platform>& platform);
   ~OciImage();
   OciImage(const OciImage&) = delete;
   OciImage& operator=(const OciImage&) = delete;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails if an #include crosses the dependency direction:
-#   format <- builder <- cli,   format <- runtime <- cli
-# format includes none of ours; builder and runtime never include each other or cli.
+#   format <- net <- builder <- cli,   format <- net <- runtime <- cli
+# format includes none of ours; net only format; builder and runtime never
+# include each other or cli.
 set -u
 top=${1:-$(dirname "$0")/..}
 cd "$top" || exit 2
@@ -15,8 +16,9 @@ check() { # folder, forbidden folders...
     fi
   done
 }
-check format builder runtime cli
+check format net builder runtime cli
+check net builder runtime cli
 check builder runtime cli
 check runtime builder cli
-[ $bad -eq 0 ] && echo "layers ok: format <- builder, runtime <- cli"
+[ $bad -eq 0 ] && echo "layers ok: format <- net <- builder, runtime <- cli"
 exit $bad

@@ -17,11 +17,15 @@
 #include "builder/oci_image.hpp"
 #include "builder/oci_output.hpp"
 #include "builder/oci_output_fs.hpp"
+#include "builder/registry_store.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
+#include "cli/convert_target.hpp"
 #include "cli/json_file.hpp"
+#include "cli/registry_flags.hpp"
 #include "format/bootstrap.hpp"
 #include "format/file.hpp"
+#include "net/image_ref.hpp"
 
 namespace rafs::cli {
 
@@ -35,7 +39,19 @@ struct ConvertOptions {
   std::string blob_dir;
   std::string output_json;
   BuildFlags build;
+  RegistryFlags registry;
 };
+
+// SOURCE as OciImage::open takes it, or docker://... read from the registry.
+Result<std::unique_ptr<builder::OciImage>> open_source(const ConvertOptions& o,
+                                                       const std::optional<builder::Platform>& platform) {
+  if (!net::is_docker_ref(o.source)) {
+    return builder::OciImage::open(o.source, platform);
+  }
+  RAFS_TRY_ASSIGN(auto registry, connect_registry(o.source, o.registry, RegistrySide::source, "pull"));
+  RAFS_TRY_ASSIGN(auto store, builder::open_registry_store(std::move(registry)));
+  return builder::OciImage::open(std::move(store), builder::ImageFormat::oci_layout, o.source, "", platform);
+}
 
 nlohmann::json layer_json(const builder::LayerDescriptor& d, const builder::LayerReport& r) {
   const auto& s = r.blob_stats;
@@ -83,6 +99,11 @@ int run_convert(const ConvertOptions& o) {
     return k_exit_usage;
   }
   const auto start = std::chrono::steady_clock::now();
+  auto target = ConvertTarget::open(o.output, o.source, o.registry);
+  if (!target) {
+    return report(target.error());
+  }
+  const std::filesystem::path& layout_dir = target->layout_dir();
   // Output files that are named up front are created first: an unwritable
   // path fails before any work is done.
   std::optional<AtomicFile> json_file;
@@ -101,7 +122,7 @@ int run_convert(const ConvertOptions& o) {
     }
     boot_file.emplace(std::move(*f));
   }
-  auto image = builder::OciImage::open(o.source, platform);
+  auto image = open_source(o, platform);
   if (!image) {
     return report(image.error());
   }
@@ -119,7 +140,7 @@ int run_convert(const ConvertOptions& o) {
       return report(r.error());
     }
   }
-  auto out = builder::OciLayoutWriter::create(o.output);
+  auto out = builder::OciLayoutWriter::create(layout_dir);
   if (!out) {
     return report(out.error());
   }
@@ -172,7 +193,7 @@ int run_convert(const ConvertOptions& o) {
   builder::OciLayoutWriter::Image layout;
   layout.bootstrap = built->bootstrap;
   layout.source_config = src.config_bytes();
-  layout.ref_name = src.ref_name();
+  layout.ref_name = target->tag().empty() ? src.ref_name() : target->tag();
   nlohmann::json blob_ids = nlohmann::json::array();
   for (const auto& b : built->blobs) {
     if (b.from_chunk_dict) {
@@ -197,7 +218,7 @@ int run_convert(const ConvertOptions& o) {
   if (!written) {
     return report(written.error());
   }
-  const std::filesystem::path committed_blobs = std::filesystem::path(o.output) / "blobs" / "sha256";
+  const std::filesystem::path committed_blobs = layout_dir / "blobs" / "sha256";
   if (boot_file) {
     if (auto r = boot_file->write(built->bootstrap); !r) {
       return report(r.error());
@@ -216,8 +237,15 @@ int run_convert(const ConvertOptions& o) {
       }
     }
   }
-  std::printf("image: %s (manifest %s, %zu data blobs)\n", o.output.c_str(),
+  auto finished = target->finish();
+  if (!finished) {
+    return report(finished.error());
+  }
+  std::printf("image: %s (manifest %s, %zu data blobs)\n", target->display().c_str(),
               written->manifest_digest.c_str(), built->blobs.size());
+  if (!finished->empty()) {
+    std::printf("%s\n", finished->c_str());
+  }
   if (json_file) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json j{{"version", "rafs 0.1.0"},
@@ -245,10 +273,12 @@ int run_convert(const ConvertOptions& o) {
 Action setup_convert(CLI::App& app) {
   auto o = std::make_shared<ConvertOptions>();
   app.add_option("SOURCE", o->source,
-                 "OCI layout DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], or an "
-                 "archive FILE")
+                 "OCI layout DIR[:TAG] or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], "
+                 "docker://HOST/REPO[:TAG|@DIGEST], or an archive FILE")
       ->required();
-  app.add_option("-o,--output", o->output, "OCI image layout to write the Nydus image to")
+  app.add_option("-o,--output", o->output,
+                 "Where the Nydus image goes: DIR or oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:TAG], "
+                 "or docker://HOST/REPO:TAG")
       ->required();
   app.add_option("--platform", o->platform, "os/arch[/variant] to pick from a multi-platform index")
       ->default_str("linux/amd64");
@@ -257,6 +287,7 @@ Action setup_convert(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   app.add_option("-J,--output-json", o->output_json, "Write a JSON report (per layer and totals)");
   add_build_flags(app, o->build);
+  add_registry_flags(app, o->registry, /*two_sides=*/true);
   return [o] { return run_convert(*o); };
 }
 

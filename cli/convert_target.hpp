@@ -1,0 +1,54 @@
+// Where `rafs convert -o TARGET` puts the Nydus image:
+//   DIR | oci:DIR[:TAG]          an OCI image layout (TAG: its ref.name)
+//   oci-archive:FILE[:TAG]       that layout as a tar
+//   docker://HOST/REPO:TAG       pushed to a registry
+// The image is first written as a layout (in a staging directory for the
+// last two), then packed or pushed by finish(). A docker-archive cannot
+// hold a Nydus image (its layers must be tars) and is refused.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/registry_flags.hpp"
+#include "format/error.hpp"
+
+namespace rafs::cli {
+
+class ConvertTarget {
+public:
+  // Connects to a target registry first (so bad credentials fail before any
+  // work). `source` is the convert's SOURCE: a registry on the same host
+  // lends its blobs by cross-repository mount.
+  [[nodiscard]] static Result<ConvertTarget> open(const std::string& target, const std::string& source,
+                                                  const RegistryFlags& flags);
+  ConvertTarget(ConvertTarget&&) noexcept;
+  ConvertTarget& operator=(ConvertTarget&&) = delete;
+  ~ConvertTarget(); // removes the staging directory
+
+  // Where the OCI layout is written.
+  const std::filesystem::path& layout_dir() const noexcept { return m_layout; }
+  // The tag given in TARGET ("" when none).
+  const std::string& tag() const noexcept { return m_tag; }
+  // What to print as the image's place ("out/", "oci-archive:f.tar", "docker://...").
+  const std::string& display() const noexcept { return m_display; }
+  // Packs or pushes the committed layout; a line saying what was done ("" for a plain layout).
+  [[nodiscard]] Result<std::string> finish();
+
+private:
+  enum class Kind : std::uint8_t { layout, archive, registry };
+  ConvertTarget() = default;
+
+  Kind m_kind = Kind::layout;
+  std::filesystem::path m_layout;
+  std::filesystem::path m_archive;
+  std::filesystem::path m_staging; // removed on destruction when set
+  std::string m_tag;
+  std::string m_display;
+  std::shared_ptr<net::Registry> m_registry;
+  std::string m_mount_from;
+};
+
+} // namespace rafs::cli
