@@ -7,6 +7,7 @@ packages=(
   libarchive-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev libisal-dev
   libcli11-dev nlohmann-json3-dev doctest-dev libfuse3-dev fuse3 libcurl4-openssl-dev
   b3sum tree tar gzip zstd attr python3 python3-jsonschema umoci skopeo
+  docker-registry apache2-utils openssl curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,8 @@
-// `rafs mount BOOTSTRAP MOUNTPOINT [-D BLOB_DIR] [--config FILE.json]
-// [--cache-dir DIR] [--prefetch-files FILE] [--record-access FILE]
-// [--metrics FILE] [-f] [-o OPTIONS]`: serves the image read-only over FUSE.
+// `rafs mount BOOTSTRAP|docker://HOST/REPO:TAG MOUNTPOINT [-D BLOB_DIR]
+// [--config FILE.json] [--cache-dir DIR] [--prefetch-files FILE]
+// [--record-access FILE] [--metrics FILE] [--log-file FILE] [-f] [-o OPTIONS]`:
+// serves the image read-only over FUSE. From a registry, the bootstrap is
+// fetched at mount and the data blobs are read on demand (registry backend).
 //
 // Unless -f, the process forks at once: the child starts a new session,
 // checks everything that can be checked before mounting (config, bootstrap,
@@ -29,6 +31,8 @@
 #include "builder/prefetch_list.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
+#include "cli/registry_flags.hpp"
+#include "cli/registry_image.hpp"
 #include "format/bootstrap.hpp"
 #include "format/file.hpp"
 #include "format/layout.hpp"
@@ -53,6 +57,8 @@ struct MountOptions {
   std::string prefetch_files;
   std::string record_access;
   std::string metrics;
+  std::string log_file;
+  RegistryFlags registry;
   bool foreground = false;
   bool dev = false;  // device nodes usable (containers need /dev/null...)
   bool suid = false; // setuid bits honoured (containers running sudo, ping...)
@@ -67,6 +73,7 @@ struct MountPlan {
   std::vector<std::uint32_t> prefetch; // bootstrap indexes
   fs::path mountpoint;
   fs::path metrics;
+  fs::path log_file;
   fs::path record_access;
   std::vector<std::string> fuse_options;
 };
@@ -102,7 +109,7 @@ Result<runtime::RuntimeConfig> load_config(const MountOptions& o) {
 }
 
 Result<void> check_backend(const runtime::RuntimeConfig& c, const v5::Bootstrap& boot) {
-  if (!c.blob_file.empty()) {
+  if (!c.blob_file.empty() || c.backend == runtime::BackendType::registry) {
     return {};
   }
   if (c.blob_dir.empty()) {
@@ -209,11 +216,34 @@ Result<std::vector<std::uint32_t>> prefetch_indexes(const MountOptions& o, const
   return out;
 }
 
+// docker://HOST/REPO:TAG: the bootstrap from the image's bootstrap layer,
+// and the registry backend on that repository for the blobs.
+Result<v5::Bootstrap> open_registry_image(const MountOptions& o, runtime::RuntimeConfig& config) {
+  RAFS_TRY_ASSIGN(net::RegistryOptions options, registry_options(o.registry, RegistrySide::source));
+  RAFS_TRY_ASSIGN(net::ImageRef ref, net::parse_image_ref(o.bootstrap));
+  RAFS_TRY_ASSIGN(auto registry, net::Registry::connect(ref, options, "pull"));
+  RAFS_TRY_ASSIGN(RegistryBootstrap fetched, fetch_bootstrap(*registry));
+  runtime::RegistryBackendConfig& rc = config.registry;
+  config.backend = runtime::BackendType::registry;
+  rc.host = ref.host;
+  rc.repo = ref.repo;
+  rc.scheme = registry->base_url().substr(0, registry->base_url().find(':')); // as connect settled it
+  rc.skip_verify = !o.registry.tls_verify;
+  rc.ca_cert_files = options.http.ca_files;
+  rc.creds = registry->credentials();
+  return v5::Bootstrap::from_bytes(std::move(fetched.bytes), o.bootstrap + ": image.boot");
+}
+
 Result<MountPlan> make_plan(const MountOptions& o) {
   MountPlan plan;
   RAFS_TRY_ASSIGN(plan.config, load_config(o));
-  RAFS_TRY_ASSIGN(auto boot, v5::Bootstrap::open(o.bootstrap));
-  plan.boot.emplace(std::move(boot));
+  if (net::is_docker_ref(o.bootstrap)) {
+    RAFS_TRY_ASSIGN(auto boot, open_registry_image(o, plan.config));
+    plan.boot.emplace(std::move(boot));
+  } else {
+    RAFS_TRY_ASSIGN(auto boot, v5::Bootstrap::open(o.bootstrap));
+    plan.boot.emplace(std::move(boot));
+  }
   RAFS_TRY(check_backend(plan.config, *plan.boot));
   plan.mountpoint = fs::absolute(o.mountpoint);
   RAFS_TRY(check_mountpoint(plan.mountpoint));
@@ -222,6 +252,7 @@ Result<MountPlan> make_plan(const MountOptions& o) {
     print_warnings({"--prefetch-files: fs_prefetch.enable is off (see --config): nothing is prefetched"});
   }
   plan.metrics = absolute_or_empty(o.metrics);
+  plan.log_file = absolute_or_empty(o.log_file);
   plan.record_access = absolute_or_empty(o.record_access);
   plan.fuse_options = {"ro,default_permissions,nodev,nosuid,fsname=rafs,subtype=rafs"};
   if (o.dev) {
@@ -255,25 +286,27 @@ Result<void> serve(const MountPlan& plan, const ReadyFn& ready) {
   if (plan.config.prefetch.enable) {
     store->start_prefetch(plan.prefetch);
   }
-  std::optional<runtime::MetricsWriter> metrics;
-  if (!plan.metrics.empty()) {
-    metrics.emplace(plan.metrics, *store);
-  }
+  // The stats go to the log (stderr) on SIGUSR1 and at exit, and to
+  // --metrics when given.
+  runtime::MetricsWriter metrics(plan.metrics, *store);
   auto served = session->serve();
   store->shutdown();
-  if (metrics) {
-    (void)metrics->write_now();
-  }
+  (void)metrics.write_now();
   return served;
 }
 
-// Redirects stdin, stdout and stderr to /dev/null.
-void detach_stdio() {
+// Redirects stdin and stdout to /dev/null, and stderr too unless there is
+// a log file (appended to).
+void detach_stdio(const fs::path& log_file) {
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  UniqueFd log;
+  if (!log_file.empty()) {
+    log.reset(::open(log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  }
   if (null) {
     ::dup2(null.get(), 0);
     ::dup2(null.get(), 1);
-    ::dup2(null.get(), 2);
+    ::dup2(log ? log.get() : null.get(), 2);
   }
 }
 
@@ -296,7 +329,7 @@ int run_child(const MountPlan& plan, UniqueFd pipe_out) {
     write_all(pipe_out.get(), "R");
     pipe_out.reset();
     is_ready = true;
-    detach_stdio();
+    detach_stdio(plan.log_file);
     (void)!::chdir("/");
   });
   if (!served && !is_ready) {
@@ -374,7 +407,9 @@ int run_mount(const MountOptions& o) {
 
 Action setup_mount(CLI::App& app) {
   auto o = std::make_shared<MountOptions>();
-  app.add_option("BOOTSTRAP", o->bootstrap, "Bootstrap file")->required();
+  app.add_option("BOOTSTRAP", o->bootstrap,
+                 "Bootstrap file, or docker://HOST/REPO[:TAG|@DIGEST] of a Nydus image in a registry")
+      ->required();
   app.add_option("MOUNTPOINT", o->mountpoint, "Directory to mount on")->required();
   app.add_option("-D,--blob-dir", o->blob_dir, "Blob directory (overrides device.backend.config.dir)")
       ->check(CLI::ExistingDirectory);
@@ -386,6 +421,9 @@ Action setup_mount(CLI::App& app) {
                  "Append each regular file's path to this file the first time it is opened");
   app.add_option("--metrics", o->metrics,
                  "Write the store's counters as JSON here at mount, on SIGUSR1 and at exit");
+  app.add_option("--log-file", o->log_file,
+                 "The daemon's log (errors, and the stats on SIGUSR1 and at exit); default: none");
+  add_registry_flags(app, o->registry, /*two_sides=*/false);
   app.add_flag("-f,--foreground", o->foreground, "Stay in the foreground");
   app.add_flag("--dev", o->dev, "Honour device nodes (default nodev; a container root needs this)");
   app.add_flag("--suid", o->suid, "Honour setuid and setgid bits (default nosuid; a container root needs this)");

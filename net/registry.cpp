@@ -321,6 +321,11 @@ Result<void> Registry::ping() {
       return {};
     }
     if (!is_2xx(resp->status)) {
+      if (first_error && i > 0) {
+        // https failed and plain http is no registry (e.g. a TLS port
+        // answering 400): the https failure is the one to report.
+        return *first_error;
+      }
       return status_error("GET", r.url, *resp).with_context(m_ref.host + ": not an OCI registry");
     }
     return {};

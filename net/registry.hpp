@@ -76,6 +76,8 @@ public:
   // "https://host/v2/repo"
   const std::string& base_url() const noexcept { return m_base; }
   RegistryCounters& counters() noexcept { return m_counters; }
+  // The credentials in use (given, or found in the auth files at connect).
+  const std::optional<Credentials>& credentials() const noexcept { return m_options.creds; }
 
   struct Manifest {
     std::vector<std::uint8_t> bytes;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "format/file.hpp"
+#include "runtime/registry_backend.hpp"
 
 namespace rafs::runtime {
 
@@ -127,6 +128,13 @@ private:
 };
 
 } // namespace
+
+Result<std::unique_ptr<BlobBackend>> open_blob_backend(const v5::Bootstrap& boot, const RuntimeConfig& config) {
+  if (config.backend == BackendType::registry) {
+    return open_registry_backend(boot, config);
+  }
+  return open_localfs_backend(boot, config);
+}
 
 Result<std::unique_ptr<BlobBackend>> open_localfs_backend(const v5::Bootstrap& boot,
                                                           const RuntimeConfig& config) {

@@ -109,6 +109,11 @@ public:
     s.bad_chunks = m_counters.bad_chunks.load();
     s.prefetch_chunks = m_counters.prefetch_chunks.load();
     s.prefetch_done = !m_prefetcher || m_prefetcher->done();
+    if (const net::RegistryCounters* r = m_backend->registry_counters()) {
+      s.registry_requests = r->requests.load();
+      s.registry_bytes = r->bytes_received.load();
+      s.registry_retries = r->retries.load();
+    }
     return s;
   }
 
@@ -138,7 +143,7 @@ Result<std::unique_ptr<ChunkStore>> open_chunk_store(const v5::Bootstrap& boot,
 
 Result<std::unique_ptr<ChunkStore>> open_chunk_store(const v5::Bootstrap& boot,
                                                      const RuntimeConfig& config) {
-  RAFS_TRY_ASSIGN(std::unique_ptr<BlobBackend> backend, open_localfs_backend(boot, config));
+  RAFS_TRY_ASSIGN(std::unique_ptr<BlobBackend> backend, open_blob_backend(boot, config));
   return open_chunk_store(boot, config, std::move(backend));
 }
 

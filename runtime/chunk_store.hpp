@@ -41,6 +41,10 @@ struct StoreStats {
   std::uint64_t bad_chunks = 0;     // chunks that failed (distinct)
   std::uint64_t prefetch_chunks = 0;
   bool prefetch_done = false;       // the prefetch workers have finished (or none ran)
+  // The registry backend's HTTP traffic (zero for local blobs).
+  std::uint64_t registry_requests = 0;
+  std::uint64_t registry_bytes = 0; // response bodies received
+  std::uint64_t registry_retries = 0;
 };
 
 class ChunkStore {

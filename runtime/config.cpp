@@ -73,6 +73,25 @@ public:
     return n;
   }
 
+  // An array of strings (paths); empty when absent.
+  Result<std::vector<std::filesystem::path>> get_paths(std::string_view k) const {
+    std::vector<std::filesystem::path> out;
+    const json* v = find(k);
+    if (v == nullptr) {
+      return out;
+    }
+    if (!v->is_array()) {
+      return bad(k, "expected an array of strings, got " + describe(*v));
+    }
+    for (const json& item : *v) {
+      if (!item.is_string()) {
+        return bad(k, "expected an array of strings, found " + describe(item));
+      }
+      out.emplace_back(item.get<std::string>());
+    }
+    return out;
+  }
+
   // A nested object, or nullptr when absent.
   Result<const json*> get_object(std::string_view k) const {
     const json* v = find(k);
@@ -102,19 +121,60 @@ private:
   const std::string& m_file;
 };
 
+constexpr std::uint64_t k_max_timeout_s = 3600;
+constexpr std::uint64_t k_max_retries = 100;
+
+Result<void> parse_registry(const Reader& r, const json& config, RuntimeConfig& c) {
+  const Reader lc = r.child(config, "config");
+  RegistryBackendConfig& g = c.registry;
+  RAFS_TRY_ASSIGN(g.scheme, lc.get_string("scheme", ""));
+  if (!g.scheme.empty() && g.scheme != "https" && g.scheme != "http") {
+    return lc.bad("scheme", "expected \"https\" or \"http\", got \"" + g.scheme + "\"");
+  }
+  RAFS_TRY_ASSIGN(g.host, lc.get_string("host", ""));
+  RAFS_TRY_ASSIGN(g.repo, lc.get_string("repo", ""));
+  if (g.host.empty()) {
+    return lc.bad("host", "missing (host[:port] of the registry)");
+  }
+  if (g.repo.empty()) {
+    return lc.bad("repo", "missing (namespace/repo, no tag)");
+  }
+  RAFS_TRY_ASSIGN(g.auth, lc.get_string("auth", ""));
+  RAFS_TRY_ASSIGN(g.registry_token, lc.get_string("registry_token", ""));
+  RAFS_TRY_ASSIGN(g.skip_verify, lc.get_bool("skip_verify", false));
+  RAFS_TRY_ASSIGN(g.timeout_s, lc.get_uint("timeout", 5, k_max_timeout_s));
+  RAFS_TRY_ASSIGN(g.connect_timeout_s, lc.get_uint("connect_timeout", 5, k_max_timeout_s));
+  RAFS_TRY_ASSIGN(const std::uint64_t retries, lc.get_uint("retry_limit", 0, k_max_retries));
+  g.retry_limit = static_cast<unsigned>(retries);
+  if (g.timeout_s == 0) {
+    return lc.bad("timeout", "must be at least 1 second");
+  }
+  RAFS_TRY_ASSIGN(g.ca_cert_files, lc.get_paths("ca_cert_files"));
+  c.backend = BackendType::registry;
+  return {};
+}
+
 Result<void> parse_backend(const Reader& device, const json& backend, RuntimeConfig& c) {
   const Reader r = device.child(backend, "backend");
   const json* type = r.find("type");
   if (type == nullptr) {
-    return r.bad("type", "missing (the only supported backend is \"localfs\")");
+    return r.bad("type", "missing (\"localfs\" or \"registry\")");
   }
   RAFS_TRY_ASSIGN(const std::string t, r.get_string("type", ""));
-  if (t == "registry" || t == "oss" || t == "s3" || t == "localdisk" || t == "http-proxy") {
-    return r.bad("type", "the " + t + " backend is not supported yet (only localfs)", Errc::unsupported);
+  if (t == "oss" || t == "s3" || t == "localdisk" || t == "http-proxy") {
+    return r.bad("type", "the " + t + " backend is not supported yet (localfs and registry are)", Errc::unsupported);
+  }
+  if (t == "registry") {
+    RAFS_TRY_ASSIGN(const json* config, r.get_object("config"));
+    if (config == nullptr) {
+      return r.bad("config", "missing (the registry backend needs host and repo)");
+    }
+    return parse_registry(r, *config, c);
   }
   if (t != "localfs") {
-    return r.bad("type", "unknown backend type \"" + t + "\" (the only supported backend is \"localfs\")");
+    return r.bad("type", "unknown backend type \"" + t + "\" (expected \"localfs\" or \"registry\")");
   }
+  c.backend = BackendType::localfs;
   RAFS_TRY_ASSIGN(const json* config, r.get_object("config"));
   if (config == nullptr) {
     return {};
@@ -124,17 +184,7 @@ Result<void> parse_backend(const Reader& device, const json& backend, RuntimeCon
   RAFS_TRY_ASSIGN(const std::string blob_file, lc.get_string("blob_file", ""));
   c.blob_dir = dir;
   c.blob_file = blob_file;
-  if (const json* alt = lc.find("alt_dirs"); alt != nullptr) {
-    if (!alt->is_array()) {
-      return lc.bad("alt_dirs", "expected an array of strings, got " + Reader::describe(*alt));
-    }
-    for (const json& d : *alt) {
-      if (!d.is_string()) {
-        return lc.bad("alt_dirs", "expected an array of strings, found " + Reader::describe(d));
-      }
-      c.alt_dirs.emplace_back(d.get<std::string>());
-    }
-  }
+  RAFS_TRY_ASSIGN(c.alt_dirs, lc.get_paths("alt_dirs"));
   return {};
 }
 

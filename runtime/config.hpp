@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "format/error.hpp"
+#include "net/credentials.hpp"
 
 namespace rafs::runtime {
 
@@ -21,8 +23,27 @@ struct PrefetchConfig {
   bool prefetch_all = false;      // after the listed files, everything
 };
 
+// device.backend.config of type "registry" (nydusd's field names).
+struct RegistryBackendConfig {
+  std::string scheme; // "https", "http", or "" = https, falling back to http when skip_verify or a local host
+  std::string host;   // "host[:port]"
+  std::string repo;   // "namespace/repo"
+  std::string auth;   // base64 of "user:password"; $IMAGE_PULL_AUTH replaces it
+  std::optional<net::Credentials> creds; // from `rafs mount --creds` or the auth files (not JSON)
+  std::string registry_token;            // a bearer token used as is
+  bool skip_verify = false;              // no TLS verification; plain http allowed
+  std::vector<std::filesystem::path> ca_cert_files;
+  std::uint64_t timeout_s = 5;         // each request (and a stalled transfer)
+  std::uint64_t connect_timeout_s = 5;
+  unsigned retry_limit = 0;            // further tries of a failed request
+};
+
+enum class BackendType : std::uint8_t { localfs, registry };
+
 struct RuntimeConfig {
-  // device.backend: localfs only (type "localfs").
+  BackendType backend = BackendType::localfs;
+  RegistryBackendConfig registry; // backend == registry
+  // device.backend of type "localfs".
   std::filesystem::path blob_dir;              // config.dir (or -D)
   std::filesystem::path blob_file;             // config.blob_file: one file for every blob id
   std::vector<std::filesystem::path> alt_dirs; // config.alt_dirs

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdio>
+
 #include "format/file.hpp"
 
 namespace rafs::runtime {
@@ -13,9 +15,19 @@ std::string stats_json(const StoreStats& s) {
       {"backend_reads", s.backend_reads}, {"backend_bytes", s.backend_bytes},
       {"cache_hits", s.cache_hits},       {"chunks_fetched", s.chunks_fetched},
       {"bad_chunks", s.bad_chunks},       {"prefetch_chunks", s.prefetch_chunks},
-      {"prefetch_done", s.prefetch_done},
+      {"prefetch_done", s.prefetch_done}, {"registry_requests", s.registry_requests},
+      {"registry_bytes", s.registry_bytes}, {"registry_retries", s.registry_retries},
   };
   return j.dump(2) + "\n";
+}
+
+std::string stats_line(const StoreStats& s) {
+  return "backend: " + std::to_string(s.backend_reads) + " reads, " + std::to_string(s.backend_bytes) +
+         " bytes; registry: " + std::to_string(s.registry_requests) + " requests, " +
+         std::to_string(s.registry_bytes) + " bytes, " + std::to_string(s.registry_retries) +
+         " retries; cache: " + std::to_string(s.cache_hits) + " hits, " + std::to_string(s.chunks_fetched) +
+         " chunks fetched, " + std::to_string(s.bad_chunks) + " bad; prefetch: " +
+         std::to_string(s.prefetch_chunks) + " chunks" + (s.prefetch_done ? ", done" : "");
 }
 
 Result<void> write_stats(const std::filesystem::path& path, const StoreStats& stats) {
@@ -27,7 +39,7 @@ Result<void> write_stats(const std::filesystem::path& path, const StoreStats& st
 
 MetricsWriter::MetricsWriter(std::filesystem::path path, const ChunkStore& store)
     : m_path(std::move(path)), m_store(store) {
-  (void)write_now();
+  (void)write_file(m_store.stats()); // the file only: nothing has happened to log yet
   m_thread = std::thread([this] { run(); });
 }
 
@@ -39,7 +51,16 @@ MetricsWriter::~MetricsWriter() {
   m_thread.join();
 }
 
-Result<void> MetricsWriter::write_now() const { return write_stats(m_path, m_store.stats()); }
+Result<void> MetricsWriter::write_now() const {
+  const StoreStats s = m_store.stats();
+  std::fprintf(stderr, "rafs: %s\n", stats_line(s).c_str());
+  std::fflush(stderr);
+  return write_file(s);
+}
+
+Result<void> MetricsWriter::write_file(const StoreStats& s) const {
+  return m_path.empty() ? Result<void>() : write_stats(m_path, s);
+}
 
 void MetricsWriter::run() {
   sigset_t set;

@@ -175,8 +175,8 @@ TEST_SUITE("runtime::config") {
                 "device.cache.config.work_dir");
   }
 
-  TEST_CASE("backends other than localfs are refused: known ones as not supported yet") {
-    for (const char* type : {"registry", "oss", "s3", "localdisk", "http-proxy"}) {
+  TEST_CASE("backends other than localfs and registry are refused: known ones as not supported yet") {
+    for (const char* type : {"oss", "s3", "localdisk", "http-proxy"}) {
       CAPTURE(type);
       const std::string m = parse_error(
           with(R"("device": {"backend": {"type": ")" + std::string(type) + R"(", "config": {"host": "h"}}})"),
@@ -186,6 +186,43 @@ TEST_SUITE("runtime::config") {
     const std::string m = parse_error(with(R"("device": {"backend": {"type": "ftp"}})"), "device.backend.type");
     CHECK(m.find("unknown backend type") != std::string::npos);
     parse_error(with(R"("device": {"backend": {"config": {"dir": "/x"}}})"), "device.backend.type");
+  }
+
+  TEST_CASE("the registry backend reads nydusd's fields, with timeouts of 5 s and no retries by default") {
+    const RuntimeConfig d = parse_ok(with(R"("device": {"backend": {"type": "registry", "config": {"host": "reg:5000", "repo": "team/app"}}})"));
+    CHECK(d.backend == rafs::runtime::BackendType::registry);
+    CHECK(d.registry.host == "reg:5000");
+    CHECK(d.registry.repo == "team/app");
+    CHECK(d.registry.scheme == "");
+    CHECK(d.registry.timeout_s == 5);
+    CHECK(d.registry.connect_timeout_s == 5);
+    CHECK(d.registry.retry_limit == 0);
+    CHECK(!d.registry.skip_verify);
+    const RuntimeConfig c = parse_ok(with(R"("device": {"backend": {"type": "registry", "config": {
+        "scheme": "http", "host": "h", "repo": "r", "auth": "dTpw", "registry_token": "tok", "skip_verify": true,
+        "ca_cert_files": ["/ca.pem"], "timeout": 30, "connect_timeout": 2, "retry_limit": 4,
+        "blob_url_scheme": "https", "proxy": {}}}})"));
+    CHECK(c.registry.scheme == "http");
+    CHECK(c.registry.auth == "dTpw");
+    CHECK(c.registry.registry_token == "tok");
+    CHECK(c.registry.skip_verify);
+    CHECK(c.registry.ca_cert_files == std::vector<std::filesystem::path>{"/ca.pem"});
+    CHECK(c.registry.timeout_s == 30);
+    CHECK(c.registry.connect_timeout_s == 2);
+    CHECK(c.registry.retry_limit == 4);
+    parse_error(with(R"("device": {"backend": {"type": "registry"}})"), "device.backend.config");
+    parse_error(with(R"("device": {"backend": {"type": "registry", "config": {"repo": "r"}}})"),
+                "device.backend.config.host");
+    parse_error(with(R"("device": {"backend": {"type": "registry", "config": {"host": "h"}}})"),
+                "device.backend.config.repo");
+    parse_error(with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r", "scheme": "ftp"}}})"),
+                "device.backend.config.scheme");
+    parse_error(with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r", "timeout": 0}}})"),
+                "device.backend.config.timeout");
+    parse_error(with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r", "retry_limit": 101}}})"),
+                "device.backend.config.retry_limit");
+    parse_error(with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r", "ca_cert_files": "x"}}})"),
+                "device.backend.config.ca_cert_files");
   }
 
   TEST_CASE("cache types: none, dummycache, blobcache and filecache, while fscache and others are refused") {
@@ -246,7 +283,12 @@ TEST_SUITE("runtime::config") {
         {with(R"("fs_prefetch": {"enable": false, "threads_count": 0})"), true},
         {"{}", false},
         {R"({"mode": "lazy"})", false},
-        {with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r"}}})"), false},
+        {with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r"}}})"), true},
+        {with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r", "scheme": "http",
+             "timeout": 9, "retry_limit": 2, "skip_verify": true, "ca_cert_files": ["/c"]}}})"), true},
+        {with(R"("device": {"backend": {"type": "registry", "config": {"host": "h"}}})"), false},
+        {with(R"("device": {"backend": {"type": "registry", "config": {"host": "h", "repo": "r", "timeout": 0}}})"), false},
+        {with(R"("device": {"backend": {"type": "oss", "config": {"host": "h", "repo": "r"}}})"), false},
         {with(R"("device": {"backend": {"config": {"dir": "/b"}}})"), false},
         {with(R"("device": {"cache": {"type": "fscache"}})"), false},
         {with(R"("device": {"cache": {"type": "filecache", "config": {"work_dir": ""}}})"), false},
