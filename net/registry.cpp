@@ -312,7 +312,9 @@ Result<void> Registry::ping() {
         first_error = resp.error();
       }
       if (last) {
-        return *first_error;
+        // An auth failure on the fallback is the answer; a transport
+        // failure there says less than the https one.
+        return resp.error().code == Errc::io ? *first_error : resp.error();
       }
       continue;
     }

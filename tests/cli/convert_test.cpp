@@ -4,6 +4,8 @@
 // compared with `umoci unpack` of the source image; dedup across layers;
 // prefetch placement; skopeo on the output; bad images.
 #include <doctest/doctest.h>
+
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -406,5 +408,54 @@ TEST_SUITE("convert") {
       }
       CHECK(left == std::vector<std::string>{"src"});
     }
+  }
+
+  TEST_CASE("-o oci:DIR:TAG names the image TAG, oci-archive:FILE:TAG writes that layout as one tar skopeo reads") {
+    TempDir tmp;
+    write_oci_layout(tmp / "src", {image_of(merge_layers(), "v1")});
+    RunResult dir = convert({(tmp / "src").string() + ":v1", "-o", "oci:" + (tmp / "out").string() + ":nydus"});
+    INFO(dir.out << dir.err);
+    REQUIRE(dir.exit_code == 0);
+    auto index = read_json(tmp / "out" / "index.json");
+    CHECK(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "nydus");
+
+    RunResult ar = convert({(tmp / "src").string() + ":v1", "-o", "oci-archive:" + (tmp / "img.tar").string() + ":nydus"});
+    INFO(ar.out << ar.err);
+    REQUIRE(ar.exit_code == 0);
+    CHECK(ar.out.find("packed: oci-archive:" + (tmp / "img.tar").string() + ":nydus") != std::string::npos);
+    RunResult inspect = sh("skopeo inspect --raw oci-archive:" + shell_quote((tmp / "img.tar").string()) + ":nydus");
+    INFO(inspect.err);
+    REQUIRE(inspect.exit_code == 0);
+    auto m = nlohmann::json::parse(inspect.out);
+    CHECK(m["layers"].size() == 4);
+    CHECK(m["layers"][3]["annotations"]["containerd.io/snapshot/nydus-bootstrap"] == "true");
+    // The archive holds exactly the layout (no staging left beside it).
+    RunResult list = sh("tar -tf " + shell_quote((tmp / "img.tar").string()));
+    std::vector<std::string> entries;
+    std::istringstream lines(list.out);
+    for (std::string e; std::getline(lines, e);) {
+      entries.push_back(e);
+    }
+    // blobs/, blobs/sha256/, 6 blobs (3 data, bootstrap layer, config, manifest), index.json, oci-layout.
+    REQUIRE(entries.size() == 10);
+    CHECK(entries[0] == "blobs/");
+    CHECK(entries[1] == "blobs/sha256/");
+    CHECK(entries[8] == "index.json");
+    CHECK(entries[9] == "oci-layout");
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(tmp.path())) {
+      left.push_back(e.path().filename().string());
+    }
+    std::sort(left.begin(), left.end());
+    CHECK(left == std::vector<std::string>{"img.tar", "out", "src"});
+  }
+
+  TEST_CASE("-o docker-archive: is refused: a Nydus image's layers are not tars") {
+    TempDir tmp;
+    write_oci_layout(tmp / "src", {image_of(merge_layers(), "v1")});
+    RunResult r = convert({(tmp / "src").string() + ":v1", "-o", "docker-archive:" + (tmp / "d.tar").string()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("a docker-archive cannot hold a Nydus image") != std::string::npos);
+    CHECK(!fs::exists(tmp / "d.tar"));
   }
 }
