@@ -153,6 +153,43 @@ TEST_SUITE("registry") {
     CHECK(m["layers"].size() == 4);
   }
 
+  TEST_CASE("Docker schema 2 manifests and multi-platform indexes in the registry convert, --platform picking one") {
+    TempDir tmp;
+    RegistryServer reg(tmp / "registry");
+    write_oci_layout(tmp / "src", {image_of(three_layers(TarFilter::gzip), "v1")});
+    RunResult v2s2 = sh("skopeo copy --quiet --format v2s2 " + reg.skopeo_flags("dest") + " oci:" +
+                        shell_quote((tmp / "src").string()) + ":v1 " + shell_quote(reg.ref("docker:1")) + " 2>&1");
+    INFO(v2s2.out);
+    REQUIRE(v2s2.exit_code == 0);
+    CHECK(skopeo_raw_manifest(reg, "docker:1")["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json");
+    RunResult d = convert({reg.ref("docker:1"), "-o", (tmp / "from-docker").string(), "-B", (tmp / "d.boot").string()});
+    INFO(d.out << d.err);
+    REQUIRE(d.exit_code == 0);
+
+    OciImageSpec amd = image_of({layer_of({tar_file("arch", "amd64\n")}, TarFilter::gzip)}, "");
+    OciImageSpec arm = image_of({layer_of({tar_file("arch", "arm64\n")}, TarFilter::gzip)}, "");
+    arm.architecture = "arm64";
+    arm.variant = "v8";
+    write_oci_multi_platform(tmp / "multi", {amd, arm}, "m");
+    RunResult all = sh("skopeo copy --quiet --all " + reg.skopeo_flags("dest") + " oci:" +
+                       shell_quote((tmp / "multi").string()) + ":m " + shell_quote(reg.ref("multi:1")) + " 2>&1");
+    INFO(all.out);
+    REQUIRE(all.exit_code == 0);
+    for (const char* platform : {"linux/amd64", "linux/arm64/v8"}) {
+      CAPTURE(platform);
+      const fs::path out = tmp / (std::string("out-") + (platform[6] == 'a' && platform[7] == 'm' ? "amd" : "arm"));
+      RunResult r = convert({reg.ref("multi:1"), "--platform", platform, "-o", out.string(), "-B",
+                             (out.string() + ".boot")});
+      INFO(r.out << r.err);
+      REQUIRE(r.exit_code == 0);
+      RunResult cat = run_rafs({"unpack", out.string() + ".boot", "-D", (out / "blobs" / "sha256").string(), "-o",
+                                out.string() + ".tar"});
+      REQUIRE(cat.exit_code == 0);
+      RunResult arch = sh("tar -xOf " + shell_quote(out.string() + ".tar") + " arch");
+      CHECK(arch.out == std::string(platform).substr(6, 5) + "\n");
+    }
+  }
+
   TEST_CASE("reading one small file of a large image mounted from the registry fetches under 2 MiB") {
     TempDir tmp;
     RegistryServer reg(tmp / "registry");
