@@ -67,7 +67,7 @@ TEST_SUITE("net::auth") {
     CHECK(base64_decode("Zm9*") == std::nullopt);
   }
 
-  TEST_CASE("a Bearer challenge gives its realm, service and scope; Basic gives its realm") {
+  TEST_CASE("a Bearer challenge gives its realm, service and scope, and Basic gives its realm") {
     auto c = parse_challenge(R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull")");
     REQUIRE(c);
     CHECK(c->scheme == "bearer");
