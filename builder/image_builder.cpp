@@ -18,12 +18,15 @@ namespace {
 // Collects the writer's many small appends into few large writes.
 class FileSink final : public BlobSink {
 public:
-  explicit FileSink(AtomicFile& f) : m_file(f) { m_buffer.reserve(k_capacity); }
+  // `name`: the file named in write errors.
+  FileSink(AtomicFile& f, std::string name) : m_file(f), m_name(std::move(name)) {
+    m_buffer.reserve(k_capacity);
+  }
   Result<void> write(Bytes data) override {
     if (m_buffer.size() + data.size() > k_capacity) {
       RAFS_TRY(flush());
       if (data.size() >= k_capacity) {
-        return m_file.write(data);
+        return named(m_file.write(data));
       }
     }
     m_buffer.insert(m_buffer.end(), data.begin(), data.end());
@@ -39,12 +42,21 @@ public:
     }
     auto r = m_file.write(m_buffer);
     m_buffer.clear();
-    return r;
+    return named(std::move(r));
   }
 
 private:
+  Result<void> named(Result<void> r) const {
+    if (r || r.error().sys_errno == 0) {
+      return r;
+    }
+    const int err = r.error().sys_errno;
+    return Error{Errc::io, "write " + m_name + ": " + std::strerror(err), err};
+  }
+
   static constexpr std::size_t k_capacity = 4 << 20;
   AtomicFile& m_file;
+  std::string m_name;
   std::vector<std::uint8_t> m_buffer;
 };
 
@@ -52,6 +64,17 @@ private:
 // Chunks no block touches are holes: all zeros, not hashed again.
 Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_size, bool prefetch,
                         BlobWriter& writer, const std::string& path) {
+  // A sparse entry may declare any size: its holes cost no input, so the
+  // chunk count is capped before the loop, not by the data.
+  const std::uint64_t chunks = data.size / chunk_size + (data.size % chunk_size != 0 ? 1 : 0);
+  const std::uint64_t used = std::min(writer.stats().chunks_submitted, v5::k_max_chunk_records);
+  if (chunks > v5::k_max_chunk_records - used) {
+    return make_error(Errc::overflow, path + ": size " + std::to_string(data.size) + " needs " +
+                                          std::to_string(chunks) + " chunk records, beyond the " +
+                                          std::to_string(v5::k_max_chunk_records) +
+                                          " a bootstrap can hold (" + std::to_string(used) +
+                                          " used by the layer's earlier files)");
+  }
   const std::uint8_t* block = nullptr;
   std::size_t block_len = 0;
   std::uint64_t block_off = 0;
@@ -234,7 +257,9 @@ Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& 
   const std::filesystem::path blob_target =
       !outputs.blob.empty() ? outputs.blob : outputs.blob_dir / "blob";
   RAFS_TRY_ASSIGN(AtomicFile blob_file, AtomicFile::create(blob_target));
-  FileSink sink(blob_file);
+  // The blob's final name is its digest, known only at the end: a write
+  // error in a blob dir names the temporary file being written.
+  FileSink sink(blob_file, !outputs.blob.empty() ? outputs.blob.string() : blob_file.temp_path().string());
   FileTree layer;
   BlobWriter writer(m_options, sink, &m_known, blob_target.parent_path());
 
@@ -297,7 +322,11 @@ Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& 
     }
     report.blob_id = info.id;
     report.blob = !outputs.blob.empty() ? outputs.blob : outputs.blob_dir / info.id;
-    RAFS_TRY(blob_file.commit_as(report.blob));
+    if (outputs.defer_commit) {
+      report.pending_blob.emplace(std::move(blob_file));
+    } else {
+      RAFS_TRY(blob_file.commit_as(report.blob));
+    }
     m_blobs.push_back(ImageBlob{info, report.blob, false});
     m_region_built.push_back(true);
     writer.for_each_stored([&](v5::ChunkInfo c, bool in_region) {

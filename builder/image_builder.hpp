@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "builder/source_entry.hpp"
 #include "format/blob_table.hpp"
 #include "format/bootstrap.hpp"
+#include "format/file.hpp"
 
 namespace rafs::builder {
 
@@ -36,6 +38,10 @@ struct LayerOutputs {
   std::filesystem::path blob;     // or exactly here (takes priority)
   // Called after each entry when set (the cli throttles what it shows).
   std::function<void(const BuildProgress&)> progress;
+  // true: the finished blob stays under its temporary name, handed back in
+  // LayerReport::pending_blob, for the caller to commit once the rest of
+  // its output is written.
+  bool defer_commit = false;
 };
 
 struct LayerReport {
@@ -48,6 +54,8 @@ struct LayerReport {
   std::uint64_t region_offset = 0; // the blob's prefetch region (size 0: none)
   std::uint64_t region_size = 0;
   std::vector<std::string> warnings;
+  // With LayerOutputs::defer_commit: the complete blob, to commit_as(blob).
+  std::optional<AtomicFile> pending_blob;
 };
 
 // One blob of the image (table order in Image::blobs).

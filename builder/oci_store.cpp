@@ -26,6 +26,17 @@ std::optional<std::string> normalized(const std::string& path) {
   return std::move(*n);
 }
 
+// A path the image's own files give (docker's manifest.json names members):
+// refused unless it stays inside `root` (the layout or the archive).
+Result<std::string> inside(const std::string& root, const std::string& path, const char* what) {
+  auto n = normalized(path);
+  if (!n) {
+    return make_error(Errc::corrupted,
+                      root + ": '" + path + "' is not a path inside the " + what);
+  }
+  return std::move(*n);
+}
+
 std::string trim_trailing_slashes(std::string s) {
   while (s.size() > 1 && s.back() == '/') {
     s.pop_back();
@@ -40,11 +51,8 @@ public:
   explicit DirStore(std::string root) : m_root(trim_trailing_slashes(std::move(root))) {}
 
   Result<std::optional<std::uint64_t>> size_of(const std::string& path) const override {
-    auto n = normalized(path);
-    if (!n) {
-      return std::optional<std::uint64_t>{};
-    }
-    const std::string full = m_root + "/" + *n;
+    RAFS_TRY_ASSIGN(std::string n, inside(m_root, path, "layout"));
+    const std::string full = m_root + "/" + n;
     struct stat st {};
     if (::stat(full.c_str(), &st) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) {
@@ -67,11 +75,8 @@ public:
   }
 
   Result<std::unique_ptr<ByteReader>> open(const std::string& path, std::string name) const override {
-    auto n = normalized(path);
-    if (!n) {
-      return make_error(Errc::not_found, where(path) + ": no such file");
-    }
-    return open_file_reader(m_root + "/" + *n, std::move(name));
+    RAFS_TRY_ASSIGN(std::string n, inside(m_root, path, "layout"));
+    return open_file_reader(m_root + "/" + n, std::move(name));
   }
 
   std::string where(const std::string& path) const override { return m_root + "/" + path; }
@@ -175,6 +180,7 @@ public:
   }
 
   Result<std::optional<std::uint64_t>> size_of(const std::string& path) const override {
+    RAFS_TRY(inside(m_file, path, "archive"));
     const Member* m = resolve(path);
     if (m == nullptr) {
       return std::optional<std::uint64_t>{};
@@ -183,6 +189,7 @@ public:
   }
 
   Result<std::vector<std::uint8_t>> read_all(const std::string& path, std::uint64_t cap) const override {
+    RAFS_TRY(inside(m_file, path, "archive"));
     const Member* m = resolve(path);
     if (m == nullptr) {
       return make_error(Errc::not_found, where(path) + ": no such file");
@@ -205,6 +212,7 @@ public:
   }
 
   Result<std::unique_ptr<ByteReader>> open(const std::string& path, std::string name) const override {
+    RAFS_TRY(inside(m_file, path, "archive"));
     const Member* m = resolve(path);
     if (m == nullptr) {
       return make_error(Errc::not_found, where(path) + ": no such file");

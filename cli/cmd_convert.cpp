@@ -17,6 +17,7 @@
 #include "builder/oci_image.hpp"
 #include "builder/oci_output.hpp"
 #include "builder/oci_output_fs.hpp"
+#include "builder/output_dirs.hpp"
 #include "builder/registry_store.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
@@ -104,6 +105,14 @@ int run_convert(const ConvertOptions& o) {
     return report(target.error());
   }
   const std::filesystem::path& layout_dir = target->layout_dir();
+  builder::OutputDirs dirs; // held until exit; first removes what killed runs left
+  dirs.add_dir(layout_dir);
+  dirs.add_file(o.bootstrap);
+  dirs.add_file(o.output_json);
+  if (!o.blob_dir.empty()) {
+    dirs.add_blob_dir(o.blob_dir);
+  }
+  dirs.claim();
   // Output files that are named up front are created first: an unwritable
   // path fails before any work is done.
   std::optional<AtomicFile> json_file;

@@ -13,6 +13,7 @@
 
 #include "builder/build.hpp"
 #include "builder/dir_source.hpp"
+#include "builder/output_dirs.hpp"
 #include "builder/tar_source.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
@@ -78,6 +79,14 @@ int run_create(const CreateOptions& o) {
     std::fprintf(stderr, "rafs: create: the prefetch list is read from stdin, so SOURCE cannot be -\n");
     return k_exit_usage;
   }
+  builder::OutputDirs dirs; // held until exit
+  dirs.add_file(o.bootstrap);
+  dirs.add_file(o.blob);
+  dirs.add_file(o.output_json);
+  if (!o.blob_dir.empty()) {
+    dirs.add_blob_dir(o.blob_dir);
+  }
+  dirs.claim();
   struct stat st {};
   const bool is_dir = o.source != "-" && ::stat(o.source.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   const std::string type = !o.type.empty() ? o.type : (is_dir ? "dir" : "tar");

@@ -8,6 +8,7 @@
 
 #include "builder/build.hpp"
 #include "builder/image_builder.hpp"
+#include "builder/output_dirs.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_file.hpp"
@@ -36,6 +37,14 @@ int run_merge(const MergeOptions& o) {
     std::fprintf(stderr, "rafs: %s\n", flags.error().message.c_str());
     return k_exit_usage;
   }
+  builder::OutputDirs dirs; // held until exit
+  if (!o.bootstrap.empty()) {
+    dirs.add_file(o.bootstrap);
+  } else {
+    dirs.add_blob_dir(o.blob_dir);
+  }
+  dirs.add_file(o.output_json);
+  dirs.claim();
   std::vector<v5::Bootstrap> layers;
   for (const auto& path : o.sources) {
     auto b = v5::Bootstrap::open(path);

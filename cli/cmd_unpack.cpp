@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 
+#include "builder/output_dirs.hpp"
 #include "cli/commands.hpp"
 #include "cli/image_json.hpp"
 #include "format/bootstrap.hpp"
@@ -38,9 +40,16 @@ using Entry = std::unique_ptr<archive_entry, EntryFree>;
 
 constexpr std::size_t k_copy_size = 1 << 20;
 
+// libarchive's message, and the OS reason when a write failed ("Write
+// error" alone would not say the disk is full).
 Error archive_error(archive* a, const std::string& what) {
   const char* msg = archive_error_string(a);
-  return make_error(Errc::io, what + ": " + (msg != nullptr ? msg : "libarchive error"));
+  std::string text = what + ": " + (msg != nullptr ? msg : "libarchive error");
+  const int err = archive_errno(a);
+  if (err > 0 && text.find(std::strerror(err)) == std::string::npos) {
+    text += std::string(": ") + std::strerror(err);
+  }
+  return Error{Errc::io, text, err > 0 ? err : 0};
 }
 
 // Tar paths are relative: "a/b"; the root is "./".
@@ -198,6 +207,9 @@ Result<void> write_tar(const v5::Bootstrap& b, v5::ChunkReader& reader, int fd) 
 }
 
 int run_unpack(const UnpackOptions& opt) {
+  builder::OutputDirs dirs; // held until exit
+  dirs.add_file(opt.output);
+  dirs.claim();
   auto b = v5::Bootstrap::open(opt.bootstrap);
   if (!b) {
     return report(b.error());

@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -18,6 +19,9 @@ int report(const Error& error) {
 
 int main(int argc, char** argv) {
   using namespace rafs::cli;
+  // A write past RLIMIT_FSIZE then fails with EFBIG, reported like any
+  // other write error, instead of killing rafs with its outputs half made.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"rafs: build, inspect and mount Nydus RAFS v5 images", "rafs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rafs 0.1.0");
