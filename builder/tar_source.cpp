@@ -53,7 +53,10 @@ public:
 
 class TarSource final : public Source {
 public:
-  explicit TarSource(std::unique_ptr<ByteReader> tar) : m_name(tar->name()), m_stream(std::move(tar)) {}
+  // `require_end`: a stream that stops at an entry boundary, without an
+  // end-of-archive block, is an error (it was cut short).
+  TarSource(std::unique_ptr<ByteReader> tar, bool require_end)
+      : m_name(tar->name()), m_stream(std::move(tar)), m_require_end(require_end) {}
 
   Result<void> open() {
     m_archive.reset(archive_read_new());
@@ -79,8 +82,25 @@ public:
     if (m_ended) {
       return false;
     }
+    if (m_require_end && m_count > 0) {
+      // Past the previous entry's data and padding: where the next header
+      // or the end-of-archive blocks start.
+      if (archive_read_data_skip(m_archive.get()) < ARCHIVE_WARN) {
+        return error("in entry " + std::to_string(m_count));
+      }
+      m_entries_end = archive_filter_bytes(m_archive.get(), 0);
+    }
     int r = archive_read_next_header(m_archive.get(), &ae);
     if (r == ARCHIVE_EOF) {
+      // libarchive takes a stream that stops at an entry boundary for a
+      // complete archive; without a zero block there it was cut short. (An
+      // empty stream is the empty layer.)
+      if (m_require_end && m_count > 0 &&
+          archive_filter_bytes(m_archive.get(), 0) - m_entries_end < k_block) {
+        RAFS_TRY(drain());
+        return make_error(Errc::corrupted, m_name + ": truncated: the archive ends after entry " +
+                                               std::to_string(m_count) + " without an end-of-archive block");
+      }
       RAFS_TRY(drain());
       m_ended = true;
       return false;
@@ -241,6 +261,7 @@ private:
   }
 
   static constexpr const char* k_not_tar = "not a tar archive";
+  static constexpr la_int64_t k_block = 512;
 
   std::string m_name;
   std::unique_ptr<ByteReader> m_stream;
@@ -249,21 +270,27 @@ private:
   ArchiveReader m_archive;
   TarDataReader m_data;
   std::uint64_t m_count = 0;
+  bool m_require_end = false;
+  la_int64_t m_entries_end = 0; // stream offset where the last entry read ends
   bool m_ended = false;
   std::vector<std::string> m_warnings;
 };
+
+Result<std::unique_ptr<Source>> open_source(std::unique_ptr<ByteReader> tar, bool require_end) {
+  auto src = std::make_unique<TarSource>(read_ahead(std::move(tar)), require_end);
+  RAFS_TRY(src->open());
+  return std::unique_ptr<Source>(std::move(src));
+}
 
 } // namespace
 
 Result<std::unique_ptr<Source>> open_tar_source(const std::string& path) {
   RAFS_TRY_ASSIGN(auto stream, LayerStream::open(path));
-  return open_tar_source(std::unique_ptr<ByteReader>(std::move(stream)));
+  return open_source(std::move(stream), true);
 }
 
 Result<std::unique_ptr<Source>> open_tar_source(std::unique_ptr<ByteReader> tar) {
-  auto src = std::make_unique<TarSource>(read_ahead(std::move(tar)));
-  RAFS_TRY(src->open());
-  return std::unique_ptr<Source>(std::move(src));
+  return open_source(std::move(tar), false);
 }
 
 } // namespace rafs::builder

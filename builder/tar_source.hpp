@@ -10,7 +10,10 @@
 
 namespace rafs::builder {
 
-// "-" reads stdin. Returns the source ready for next().
+// "-" reads stdin. Returns the source ready for next(). Nothing checks this
+// file's bytes, so a tar that stops at an entry boundary without an
+// end-of-archive block is an error ("NAME: truncated: ..."), not a shorter
+// layer.
 [[nodiscard]] Result<std::unique_ptr<Source>> open_tar_source(const std::string& path);
 
 // The entries of a plain tar stream, e.g. a LayerStream (possibly under a
@@ -19,6 +22,8 @@ namespace rafs::builder {
 // before returning false, so a reader in the stack sees every byte (and its
 // error, e.g. a digest mismatch, is what next() returns). Data that is not
 // a tar fails here or at the first next(): "NAME: not a tar archive: <why>".
+// A missing end-of-archive block is accepted, as container runtimes do: the
+// caller checks the layer against its digest.
 // (A LayerStream converts: open_tar_source(std::move(layer_stream)).)
 [[nodiscard]] Result<std::unique_ptr<Source>> open_tar_source(std::unique_ptr<ByteReader> tar);
 

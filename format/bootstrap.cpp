@@ -142,6 +142,10 @@ Result<void> Bootstrap::load_inode(std::uint32_t index) {
     return fail(index, n.is_symlink() ? "symlink has an empty target"
                                       : "non-symlink has a symlink target");
   }
+  if (n.symlink_size > k_max_symlink_size) {
+    return fail(index, "symlink target of " + std::to_string(n.symlink_size) +
+                           " bytes is longer than 4096 (PATH_MAX)");
+  }
   if (index == k_root) {
     if (!n.is_dir() || n.ino != k_root || n.parent != 0) {
       return fail(index, "root is not a directory with ino 1 and parent 0");

@@ -15,8 +15,11 @@ inline constexpr std::uint32_t k_min_chunk_size = 0x1000;
 inline constexpr std::uint32_t k_max_chunk_size = 0x1000000;
 inline constexpr std::uint32_t k_default_chunk_size = 0x100000;
 inline constexpr std::uint64_t k_max_bootstrap_size = 0x80000000; // 2 GiB
+// Chunk records (80 bytes each) a bootstrap can hold: builders refuse a layer
+// whose files would need more before cutting them (26,843,545).
+inline constexpr std::uint64_t k_max_chunk_records = k_max_bootstrap_size / 80;
 inline constexpr std::uint32_t k_max_name_size = 255;
-inline constexpr std::uint32_t k_max_symlink_size = 4096;   // PATH_MAX
+inline constexpr std::uint32_t k_max_symlink_size = 4096;   // PATH_MAX; checked at open
 inline constexpr std::uint32_t k_max_xattr_value = 65536;
 inline constexpr std::uint32_t k_max_xattr_name = 255;
 inline constexpr std::uint32_t k_max_blob_id = 255;
