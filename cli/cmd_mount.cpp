@@ -32,7 +32,7 @@
 #include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/registry_flags.hpp"
-#include "cli/registry_image.hpp"
+#include "cli/nydus_image.hpp"
 #include "format/bootstrap.hpp"
 #include "format/file.hpp"
 #include "format/layout.hpp"
@@ -222,7 +222,7 @@ Result<v5::Bootstrap> open_registry_image(const MountOptions& o, runtime::Runtim
   RAFS_TRY_ASSIGN(net::RegistryOptions options, registry_options(o.registry, RegistrySide::source));
   RAFS_TRY_ASSIGN(net::ImageRef ref, net::parse_image_ref(o.bootstrap));
   RAFS_TRY_ASSIGN(auto registry, net::Registry::connect(ref, options, "pull"));
-  RAFS_TRY_ASSIGN(RegistryBootstrap fetched, fetch_bootstrap(*registry));
+  RAFS_TRY_ASSIGN(NydusBootstrap fetched, fetch_bootstrap(*registry));
   runtime::RegistryBackendConfig& rc = config.registry;
   config.backend = runtime::BackendType::registry;
   rc.host = ref.host;
@@ -234,11 +234,31 @@ Result<v5::Bootstrap> open_registry_image(const MountOptions& o, runtime::Runtim
   return v5::Bootstrap::from_bytes(std::move(fetched.bytes), o.bootstrap + ": image.boot");
 }
 
+// oci:DIR[:TAG], a Nydus image as `rafs convert` writes it: the bootstrap
+// from its bootstrap layer, the data blobs from DIR/blobs/sha256 (their
+// file names are their ids).
+Result<v5::Bootstrap> open_layout_image(const MountOptions& o, runtime::RuntimeConfig& config) {
+  std::string dir = o.bootstrap.substr(4);
+  std::string tag;
+  if (auto colon = dir.find(':'); colon != std::string::npos) {
+    tag = dir.substr(colon + 1);
+    dir.erase(colon);
+  }
+  RAFS_TRY_ASSIGN(NydusBootstrap read, read_layout_bootstrap(dir, tag));
+  if (config.backend == runtime::BackendType::localfs && config.blob_dir.empty() && config.blob_file.empty()) {
+    config.blob_dir = fs::absolute(fs::path(dir) / "blobs" / "sha256");
+  }
+  return v5::Bootstrap::from_bytes(std::move(read.bytes), o.bootstrap + ": image.boot");
+}
+
 Result<MountPlan> make_plan(const MountOptions& o) {
   MountPlan plan;
   RAFS_TRY_ASSIGN(plan.config, load_config(o));
   if (net::is_docker_ref(o.bootstrap)) {
     RAFS_TRY_ASSIGN(auto boot, open_registry_image(o, plan.config));
+    plan.boot.emplace(std::move(boot));
+  } else if (o.bootstrap.rfind("oci:", 0) == 0) {
+    RAFS_TRY_ASSIGN(auto boot, open_layout_image(o, plan.config));
     plan.boot.emplace(std::move(boot));
   } else {
     RAFS_TRY_ASSIGN(auto boot, v5::Bootstrap::open(o.bootstrap));
@@ -408,7 +428,8 @@ int run_mount(const MountOptions& o) {
 Action setup_mount(CLI::App& app) {
   auto o = std::make_shared<MountOptions>();
   app.add_option("BOOTSTRAP", o->bootstrap,
-                 "Bootstrap file, or docker://HOST/REPO[:TAG|@DIGEST] of a Nydus image in a registry")
+                 "Bootstrap file, or a Nydus image: docker://HOST/REPO[:TAG|@DIGEST] in a registry, or "
+                 "oci:DIR[:TAG] (an OCI layout as rafs convert writes it)")
       ->required();
   app.add_option("MOUNTPOINT", o->mountpoint, "Directory to mount on")->required();
   app.add_option("-D,--blob-dir", o->blob_dir, "Blob directory (overrides device.backend.config.dir)")

@@ -107,6 +107,17 @@ TEST_SUITE("runtime::mount tree") {
     CHECK(!fs::exists(m / "lib/big"));
     CHECK(fs::is_symlink(m / "sym2dir"));
     CHECK(m.unmount() == 0);
+
+    // The Nydus OCI layout itself mounts too: oci:DIR:TAG, blobs from DIR/blobs/sha256.
+    Mount layout(tmp / "mnt-layout");
+    layout.start_ok("oci:" + (tmp / "out").string() + ":v1", {});
+    auto same = compare_trees(layout.path(), tmp / "bundle" / "rootfs", {true});
+    INFO(join(same));
+    CHECK(same.empty());
+    CHECK(layout.unmount() == 0);
+    RunResult wrong_tag = run_rafs({"mount", "oci:" + (tmp / "out").string() + ":nope", (tmp / "mnt-layout").string()});
+    CHECK(wrong_tag.exit_code == 1);
+    CHECK(wrong_tag.err == "rafs: oci:" + (tmp / "out").string() + ":nope: no image with that tag\n");
   }
 
   TEST_CASE("the upstream fixtures mount and reproduce their .result tree and md5 sums, with and without a cache") {

@@ -1,4 +1,4 @@
-#include "cli/registry_image.hpp"
+#include "cli/nydus_image.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -6,10 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "format/bytes.hpp"
 #include "format/digest.hpp"
+#include "format/file.hpp"
 #include "format/layout.hpp"
 
 namespace rafs::cli {
@@ -20,6 +23,8 @@ using json = nlohmann::json;
 
 constexpr std::string_view k_bootstrap_annotation = "containerd.io/snapshot/nydus-bootstrap";
 constexpr std::string_view k_bootstrap_path = "image/image.boot";
+constexpr std::string_view k_ref_name = "org.opencontainers.image.ref.name";
+constexpr std::uint64_t k_max_manifest = 4 << 20;
 
 struct ArchiveReadFree {
   void operator()(archive* a) const noexcept { archive_read_free(a); }
@@ -109,18 +114,22 @@ Result<std::vector<std::uint8_t>> extract_bootstrap(const std::vector<std::uint8
   return out;
 }
 
-} // namespace
+// Where the manifests and blobs of an image come from.
+struct BlobSource {
+  std::function<Result<std::vector<std::uint8_t>>(const std::string& digest)> manifest;
+  std::function<Result<std::vector<std::uint8_t>>(const std::string& digest, std::uint64_t cap)> blob;
+};
 
-Result<RegistryBootstrap> fetch_bootstrap(net::Registry& registry) {
-  const std::string name = "docker://" + registry.ref().str();
-  RAFS_TRY_ASSIGN(auto top, registry.get_manifest(registry.ref().reference()));
-  RAFS_TRY_ASSIGN(json doc, parse(top.bytes, name));
-  RegistryBootstrap out;
-  out.manifest_digest = top.digest;
+// The bootstrap of the image whose manifest (or index) is `top`.
+Result<NydusBootstrap> bootstrap_of(const std::vector<std::uint8_t>& top, const std::string& top_digest,
+                                    const std::string& name, const BlobSource& source) {
+  RAFS_TRY_ASSIGN(json doc, parse(top, name));
+  NydusBootstrap out;
+  out.manifest_digest = top_digest;
   if (doc.contains("manifests")) {
     RAFS_TRY_ASSIGN(out.manifest_digest, pick_from_index(doc, name));
-    RAFS_TRY_ASSIGN(auto m, registry.get_manifest(out.manifest_digest));
-    RAFS_TRY_ASSIGN(doc, parse(m.bytes, name + "@" + out.manifest_digest));
+    RAFS_TRY_ASSIGN(auto m, source.manifest(out.manifest_digest));
+    RAFS_TRY_ASSIGN(doc, parse(m, name + "@" + out.manifest_digest));
   }
   if (!doc.contains("layers") || !doc["layers"].is_array()) {
     return make_error(Errc::corrupted, name + ": the manifest has no layers");
@@ -142,7 +151,7 @@ Result<RegistryBootstrap> fetch_bootstrap(net::Registry& registry) {
   if (size > v5::k_max_bootstrap_size) {
     return make_error(Errc::overflow, where + ": larger than the cap of " + std::to_string(v5::k_max_bootstrap_size) + " bytes");
   }
-  RAFS_TRY_ASSIGN(auto layer, registry.get_blob(out.layer_digest, v5::k_max_bootstrap_size));
+  RAFS_TRY_ASSIGN(auto layer, source.blob(out.layer_digest, v5::k_max_bootstrap_size));
   Sha256 h;
   h.update(layer);
   if (const std::string got = "sha256:" + to_hex(h.finalize()); got != out.layer_digest) {
@@ -150,6 +159,52 @@ Result<RegistryBootstrap> fetch_bootstrap(net::Registry& registry) {
   }
   RAFS_TRY_ASSIGN(out.bytes, extract_bootstrap(layer, where));
   return out;
+}
+
+} // namespace
+
+Result<NydusBootstrap> fetch_bootstrap(net::Registry& registry) {
+  const std::string name = "docker://" + registry.ref().str();
+  RAFS_TRY_ASSIGN(auto top, registry.get_manifest(registry.ref().reference()));
+  return bootstrap_of(top.bytes, top.digest, name, {
+      [&](const std::string& digest) -> Result<std::vector<std::uint8_t>> {
+        RAFS_TRY_ASSIGN(auto m, registry.get_manifest(digest));
+        return m.bytes;
+      },
+      [&](const std::string& digest, std::uint64_t cap) { return registry.get_blob(digest, cap); }});
+}
+
+Result<NydusBootstrap> read_layout_bootstrap(const std::string& dir, const std::string& tag) {
+  const std::string name = "oci:" + dir + (tag.empty() ? "" : ":" + tag);
+  auto read_blob = [&](const std::string& digest, std::uint64_t cap) -> Result<std::vector<std::uint8_t>> {
+    const std::string hex = digest.substr(digest.find(':') + 1);
+    if (digest.rfind("sha256:", 0) != 0 || hex.size() != 64 ||
+        hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return make_error(Errc::corrupted, name + ": digest '" + digest + "' is not sha256:<hex>");
+    }
+    return read_whole_file(std::filesystem::path(dir) / "blobs" / "sha256" / hex, cap);
+  };
+  RAFS_TRY_ASSIGN(auto index_bytes, read_whole_file(std::filesystem::path(dir) / "index.json", k_max_manifest));
+  RAFS_TRY_ASSIGN(json index, parse(index_bytes, name + ": index.json"));
+  if (!index.contains("manifests") || !index["manifests"].is_array()) {
+    return make_error(Errc::corrupted, name + ": index.json has no manifests");
+  }
+  std::vector<const json*> picked;
+  for (const auto& d : index["manifests"]) {
+    const bool tagged = d.is_object() && d.contains("annotations") && d["annotations"].is_object() &&
+                        d["annotations"].value(std::string(k_ref_name), "") == tag;
+    if (tag.empty() || tagged) {
+      picked.push_back(&d);
+    }
+  }
+  if (picked.size() != 1 || !picked[0]->contains("digest") || !(*picked[0])["digest"].is_string()) {
+    return make_error(Errc::not_found, name + ": " +
+                                           (picked.empty() ? std::string("no image with that tag")
+                                                           : "several images: give a tag (oci:DIR:TAG)"));
+  }
+  const std::string digest = (*picked[0])["digest"].get<std::string>();
+  RAFS_TRY_ASSIGN(auto top, read_blob(digest, k_max_manifest));
+  return bootstrap_of(top, digest, name, {[&](const std::string& d) { return read_blob(d, k_max_manifest); }, read_blob});
 }
 
 } // namespace rafs::cli
