@@ -257,6 +257,10 @@ Result<MountPlan> make_plan(const MountOptions& o) {
   if (net::is_docker_ref(o.bootstrap)) {
     RAFS_TRY_ASSIGN(auto boot, open_registry_image(o, plan.config));
     plan.boot.emplace(std::move(boot));
+  } else if (o.bootstrap.rfind("oci-archive:", 0) == 0 || o.bootstrap.rfind("docker-archive:", 0) == 0) {
+    return make_error(Errc::unsupported,
+                      o.bootstrap + ": an archive cannot be mounted in place; mount a bootstrap, oci:DIR[:TAG] or "
+                                    "docker://... (skopeo copy oci-archive:FILE oci:DIR makes the layout)");
   } else if (o.bootstrap.rfind("oci:", 0) == 0) {
     RAFS_TRY_ASSIGN(auto boot, open_layout_image(o, plan.config));
     plan.boot.emplace(std::move(boot));

@@ -118,6 +118,9 @@ TEST_SUITE("runtime::mount tree") {
     RunResult wrong_tag = run_rafs({"mount", "oci:" + (tmp / "out").string() + ":nope", (tmp / "mnt-layout").string()});
     CHECK(wrong_tag.exit_code == 1);
     CHECK(wrong_tag.err == "rafs: oci:" + (tmp / "out").string() + ":nope: no image with that tag\n");
+    RunResult archive = run_rafs({"mount", "oci-archive:" + (tmp / "x.tar").string(), (tmp / "mnt-layout").string()});
+    CHECK(archive.exit_code == 1);
+    CHECK(archive.err.find("an archive cannot be mounted in place") != std::string::npos);
   }
 
   TEST_CASE("the upstream fixtures mount and reproduce their .result tree and md5 sums, with and without a cache") {
