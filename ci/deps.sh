@@ -8,6 +8,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev doctest-dev libfuse3-dev fuse3 libcurl4-openssl-dev
   b3sum tree tar gzip zstd attr python3 python3-jsonschema umoci skopeo
   docker-registry apache2-utils openssl curl
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -62,9 +62,11 @@ private:
     static std::string s;
     return s;
   }
-  static void collect(enum fuse_log_level /*level*/, const char* fmt, va_list ap) {
+  // fmt is libfuse's own format string (the attribute tells the compiler).
+  [[gnu::format(printf, 2, 0)]] static void collect(enum fuse_log_level /*level*/, const char* fmt,
+                                                    va_list ap) {
     char buf[1024];
-    std::vsnprintf(buf, sizeof buf, fmt, ap); // NOLINT: libfuse's own format string
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
     const std::lock_guard lock(mutex());
     text() += buf;
   }
