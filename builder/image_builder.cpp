@@ -215,12 +215,23 @@ ImageBuilder::ImageBuilder(const BuildOptions& options, PrefetchList prefetch)
   }
 }
 
-std::uint32_t ImageBuilder::register_blob(const v5::BlobInfo& info, std::filesystem::path file,
-                                          bool from_chunk_dict) {
+Result<std::uint32_t> ImageBuilder::register_blob(const v5::BlobInfo& info, std::filesystem::path file,
+                                                  bool from_chunk_dict) {
+  const auto describe = [](const v5::BlobInfo& b) {
+    return std::to_string(b.chunk_count) + " chunks, " + std::to_string(b.compressed_size) + " bytes (" +
+           std::to_string(b.uncompressed_size) + " uncompressed)";
+  };
   for (std::uint32_t i = 0; i < m_blobs.size(); ++i) {
-    if (m_blobs[i].info.id == info.id) {
-      return i;
+    const v5::BlobInfo& seen = m_blobs[i].info;
+    if (seen.id != info.id) {
+      continue;
     }
+    if (seen.chunk_count != info.chunk_count || seen.compressed_size != info.compressed_size ||
+        seen.uncompressed_size != info.uncompressed_size) {
+      return make_error(Errc::corrupted, "blob " + info.id + " is described twice differently: " +
+                                             describe(seen) + ", then " + describe(info));
+    }
+    return i;
   }
   m_blobs.push_back(ImageBlob{info, std::move(file), from_chunk_dict});
   m_region_built.push_back(false);
@@ -235,7 +246,11 @@ Result<void> ImageBuilder::add_chunk_dict(const v5::Bootstrap& dict,
     v5::BlobInfo info = blob;
     info.readahead_offset = 0;
     info.readahead_size = 0;
-    numbers.push_back(register_blob(info, blob_dir / blob.id, true));
+    auto number = register_blob(info, blob_dir / blob.id, true);
+    if (!number) {
+      return number.error().with_context(dict.name());
+    }
+    numbers.push_back(*number);
   }
   for (std::uint32_t i = 1; i <= dict.inode_count(); ++i) {
     if (!dict.inode(i).is_reg() || dict.ino_index(i) != i) {
@@ -347,7 +362,11 @@ Result<void> ImageBuilder::add_bootstrap(const v5::Bootstrap& layer) {
   }
   std::vector<std::uint32_t> numbers;
   for (const auto& blob : layer.blobs()) {
-    numbers.push_back(register_blob(blob, {}, false));
+    auto number = register_blob(blob, {}, false);
+    if (!number) {
+      return number.error().with_context(layer.name());
+    }
+    numbers.push_back(*number);
   }
   RAFS_TRY_ASSIGN(FileTree tree, tree_from_bootstrap(layer, numbers));
   overlay(m_tree, tree, m_options.whiteout_spec);

@@ -89,8 +89,11 @@ public:
   [[nodiscard]] Result<BuiltImage> finish();
 
 private:
-  std::uint32_t register_blob(const v5::BlobInfo& info, std::filesystem::path file,
-                              bool from_chunk_dict);
+  // The blob's image-wide number (a new one on first sight). A blob seen
+  // again must have the same chunk count and sizes: the image keeps one
+  // entry, and chunks are checked against it.
+  [[nodiscard]] Result<std::uint32_t> register_blob(const v5::BlobInfo& info, std::filesystem::path file,
+                                                    bool from_chunk_dict);
 
   BuildOptions m_options;
   PrefetchList m_prefetch;

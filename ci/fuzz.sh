@@ -70,7 +70,7 @@ for name in "${harnesses[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   corpus=$(find "$build/corpus/$name" -type f | wc -l)
   found=$(find "$build/artifacts/$name" -type f -newer "$build/logs/start" | head -1)
-  if [ "$rc" -eq 0 ] && ! grep -qE '^==[0-9]+==ERROR|^SUMMARY: ' "$log"; then
+  if [ "$rc" -eq 0 ] && ! grep -qE '^==[0-9]+== ?ERROR|^SUMMARY: ' "$log"; then
     echo "fuzz $name: ${execs:-?} executions in ${seconds}s, corpus $corpus inputs, no crash"
     continue
   fi
