@@ -23,9 +23,11 @@ public:
     m_buffer.reserve(k_capacity);
   }
   Result<void> write(Bytes data) override {
-    if (m_buffer.size() + data.size() > k_capacity) {
+    // Large payloads (most chunks) go straight to the file: a copy into the
+    // buffer would cost more than the write it saves.
+    if (data.size() >= k_direct || m_buffer.size() + data.size() > k_capacity) {
       RAFS_TRY(flush());
-      if (data.size() >= k_capacity) {
+      if (data.size() >= k_direct) {
         return named(m_file.write(data));
       }
     }
@@ -55,6 +57,7 @@ private:
   }
 
   static constexpr std::size_t k_capacity = 4 << 20;
+  static constexpr std::size_t k_direct = 256 << 10;
   AtomicFile& m_file;
   std::string m_name;
   std::vector<std::uint8_t> m_buffer;

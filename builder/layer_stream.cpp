@@ -130,6 +130,14 @@ Result<std::size_t> LayerStream::read(MutableBytes out) {
   case LayerCompression::zstd: return read_zstd(out);
   case LayerCompression::none: break;
   }
+  if (m_in_pos == m_in_len && out.size() >= k_in_size / 4) {
+    if (m_eof) { // plain tar, large reads: no copy through m_in
+      return std::size_t{0};
+    }
+    RAFS_TRY_ASSIGN(std::size_t n, m_raw->read(out));
+    m_eof = n == 0;
+    return n;
+  }
   if (m_in_pos == m_in_len) {
     m_in_pos = m_in_len = 0;
     RAFS_TRY_ASSIGN(bool more, fill());

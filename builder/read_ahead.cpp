@@ -13,7 +13,7 @@ namespace rafs::builder {
 
 namespace {
 
-class ReadAhead final : public ByteReader {
+class ReadAhead final : public ReadAheadReader {
 public:
   ReadAhead(std::unique_ptr<ByteReader> inner, std::size_t buffer_size, std::size_t buffers)
       : m_inner(std::move(inner)), m_name(m_inner->name()) {
@@ -36,9 +36,36 @@ public:
   ReadAhead& operator=(const ReadAhead&) = delete;
 
   Result<std::size_t> read(MutableBytes out) override {
+    RAFS_TRY_ASSIGN(bool more, current());
+    if (!more) {
+      return std::size_t{0};
+    }
+    const std::size_t n = std::min(out.size(), m_current.len - m_pos);
+    std::memcpy(out.data(), m_current.data.data() + m_pos, n);
+    m_pos += n;
+    return n;
+  }
+
+  Result<Bytes> view() override {
+    RAFS_TRY_ASSIGN(bool more, current());
+    if (!more) {
+      return Bytes{};
+    }
+    Bytes piece = Bytes(m_current.data).subspan(m_pos, m_current.len - m_pos);
+    m_pos = m_current.len; // the buffer goes back to the producer on the next call
+    return piece;
+  }
+
+  std::string name() const override { return m_name; }
+  std::uint64_t raw_bytes_read() const override { return m_raw.load(std::memory_order_relaxed); }
+
+private:
+  // Makes m_current a buffer with unread bytes (giving the used-up one back
+  // to the producer); false at the end.
+  Result<bool> current() {
     while (m_pos == m_current.len) {
       std::unique_lock lock(m_mutex);
-      if (!m_current.data.empty()) { // used up: back to the producer
+      if (!m_current.data.empty()) {
         m_free.push_back(std::move(m_current.data));
         m_current = Filled{};
         m_pos = 0;
@@ -49,21 +76,14 @@ public:
         if (m_error) {
           return *m_error;
         }
-        return std::size_t{0};
+        return false;
       }
       m_current = std::move(m_ready.front());
       m_ready.pop_front();
     }
-    const std::size_t n = std::min(out.size(), m_current.len - m_pos);
-    std::memcpy(out.data(), m_current.data.data() + m_pos, n);
-    m_pos += n;
-    return n;
+    return true;
   }
 
-  std::string name() const override { return m_name; }
-  std::uint64_t raw_bytes_read() const override { return m_raw.load(std::memory_order_relaxed); }
-
-private:
   struct Filled {
     std::vector<std::uint8_t> data;
     std::size_t len = 0;
@@ -135,7 +155,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<ByteReader> read_ahead(std::unique_ptr<ByteReader> inner, std::size_t buffer_size,
+std::unique_ptr<ReadAheadReader> read_ahead(std::unique_ptr<ByteReader> inner, std::size_t buffer_size,
                                        std::size_t buffers) {
   return std::make_unique<ReadAhead>(std::move(inner), buffer_size, buffers);
 }

@@ -9,9 +9,16 @@
 
 namespace rafs::builder {
 
+class ReadAheadReader : public ByteReader {
+public:
+  // The next unread piece of the stream, in the reader's own buffer (no
+  // copy): valid until the next call of read() or view(). Empty at the end.
+  [[nodiscard]] virtual Result<Bytes> view() = 0;
+};
+
 // `buffers` buffers of `buffer_size` bytes bound the memory. Errors of
 // `inner` reach the caller in order, after every byte read before them.
-[[nodiscard]] std::unique_ptr<ByteReader> read_ahead(std::unique_ptr<ByteReader> inner,
+[[nodiscard]] std::unique_ptr<ReadAheadReader> read_ahead(std::unique_ptr<ByteReader> inner,
                                                      std::size_t buffer_size = 1 << 20,
                                                      std::size_t buffers = 4);
 

@@ -22,8 +22,6 @@ struct ArchiveReadFree {
 };
 using ArchiveReader = std::unique_ptr<archive, ArchiveReadFree>;
 
-constexpr std::size_t k_read_block = 1 << 20;
-
 class TarDataReader final : public DataReader {
 public:
   archive* a = nullptr;
@@ -55,7 +53,7 @@ class TarSource final : public Source {
 public:
   // `require_end`: a stream that stops at an entry boundary, without an
   // end-of-archive block, is an error (it was cut short).
-  TarSource(std::unique_ptr<ByteReader> tar, bool require_end)
+  TarSource(std::unique_ptr<ReadAheadReader> tar, bool require_end)
       : m_name(tar->name()), m_stream(std::move(tar)), m_require_end(require_end) {}
 
   Result<void> open() {
@@ -67,7 +65,6 @@ public:
     // Read past the end-of-archive blocks to the end of the stream, so the
     // gzip/zstd trailer (CRC, checksum) is read and checked too.
     archive_read_set_format_option(a, "tar", "read_concatenated_archives", "1");
-    m_buffer.resize(k_read_block);
     int r = archive_read_open(a, this, nullptr, &TarSource::read_callback, nullptr);
     if (r != ARCHIVE_OK) {
       return error(k_not_tar);
@@ -139,8 +136,8 @@ private:
       return *m_stream_error;
     }
     for (;;) {
-      RAFS_TRY_ASSIGN(std::size_t n, m_stream->read(m_buffer));
-      if (n == 0) {
+      RAFS_TRY_ASSIGN(Bytes piece, m_stream->view());
+      if (piece.empty()) {
         return {};
       }
     }
@@ -149,14 +146,14 @@ private:
   // libarchive pulls the plain tar stream through this.
   static la_ssize_t read_callback(archive* a, void* self, const void** buf) {
     auto* src = static_cast<TarSource*>(self);
-    auto n = src->m_stream->read(src->m_buffer);
-    if (!n) {
-      src->m_stream_error = n.error();
-      archive_set_error(a, EIO, "%s", n.error().message.c_str());
+    auto piece = src->m_stream->view(); // valid until the next callback, as libarchive needs
+    if (!piece) {
+      src->m_stream_error = piece.error();
+      archive_set_error(a, EIO, "%s", piece.error().message.c_str());
       return -1;
     }
-    *buf = src->m_buffer.data();
-    return static_cast<la_ssize_t>(*n);
+    *buf = piece->data();
+    return static_cast<la_ssize_t>(piece->size());
   }
 
   Error error(const std::string& what) {
@@ -264,8 +261,7 @@ private:
   static constexpr la_int64_t k_block = 512;
 
   std::string m_name;
-  std::unique_ptr<ByteReader> m_stream;
-  std::vector<std::uint8_t> m_buffer;
+  std::unique_ptr<ReadAheadReader> m_stream;
   std::optional<Error> m_stream_error;
   ArchiveReader m_archive;
   TarDataReader m_data;

@@ -29,7 +29,7 @@ void UniqueFd::reset(int fd) noexcept {
 }
 
 namespace {
-
+constexpr std::uint64_t k_writeback_step = 8 << 20;
 } // namespace
 
 Result<void> pread_full(int fd, std::uint64_t offset, MutableBytes out, const std::string& name) {
@@ -123,7 +123,7 @@ Result<AtomicFile> AtomicFile::create(const std::filesystem::path& final_path) {
 
 AtomicFile::AtomicFile(AtomicFile&& o) noexcept
     : m_fd(std::move(o.m_fd)), m_temp(std::move(o.m_temp)), m_final(std::move(o.m_final)),
-      m_committed(std::exchange(o.m_committed, true)) {
+      m_committed(std::exchange(o.m_committed, true)), m_written(o.m_written), m_kicked(o.m_kicked) {
   o.m_temp.clear();
 }
 
@@ -145,6 +145,13 @@ Result<void> AtomicFile::write(Bytes data) {
       return sys_error("write " + m_final.string());
     }
     done += static_cast<std::size_t>(n);
+  }
+  m_written += data.size();
+  if (m_written - m_kicked >= k_writeback_step) {
+    // A hint: errors (or a filesystem without writeback) show at fsync.
+    (void)::sync_file_range(m_fd.get(), static_cast<off_t>(m_kicked),
+                            static_cast<off_t>(m_written - m_kicked), SYNC_FILE_RANGE_WRITE);
+    m_kicked = m_written;
   }
   return {};
 }

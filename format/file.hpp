@@ -71,6 +71,8 @@ public:
 
   int fd() const noexcept { return m_fd.get(); }
   const std::filesystem::path& temp_path() const noexcept { return m_temp; }
+  // Appends. Every 8 MiB, writeback of what was written is started in the
+  // background (sync_file_range), so commit()'s fsync finds little left.
   [[nodiscard]] Result<void> write(Bytes data);
   [[nodiscard]] Result<void> commit();
   // Commits under another name (e.g. a blob named by its digest, known only
@@ -83,6 +85,8 @@ private:
   std::filesystem::path m_temp;
   std::filesystem::path m_final;
   bool m_committed = false;
+  std::uint64_t m_written = 0; // bytes written so far
+  std::uint64_t m_kicked = 0;  // writeback started up to here
 };
 
 } // namespace rafs

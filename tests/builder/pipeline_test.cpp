@@ -116,6 +116,53 @@ TEST_SUITE("pipeline") {
     CHECK(d.error->message == "pattern: broken after 100000");
   }
 
+  TEST_CASE("read-ahead views, mixed with reads, cover the stream in order and then give the inner error") {
+    auto r = read_ahead(std::make_unique<PatternReader>(100000, 4096, true), 8192, 2);
+    std::uint64_t at = 0;
+    bool same = true;
+    std::vector<std::uint8_t> buf(7);
+    for (int call = 0;; ++call) {
+      Bytes got;
+      if (call % 3 == 2) { // every third call a small read in the middle of a buffer
+        auto n = r->read(buf);
+        REQUIRE(n);
+        got = Bytes(buf).first(*n);
+      } else {
+        auto v = r->view();
+        if (!v) {
+          CHECK(v.error().message == "pattern: broken after 100000");
+          break;
+        }
+        REQUIRE(!v->empty()); // the error comes before any end
+        got = *v;
+      }
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        same = same && got[i] == pattern(at + i);
+      }
+      at += got.size();
+    }
+    CHECK(at == 100000);
+    CHECK(same);
+  }
+
+  TEST_CASE("read-ahead view is empty at the end and stays so") {
+    auto r = read_ahead(std::make_unique<PatternReader>(20000, 4096, false), 8192, 2);
+    std::uint64_t total = 0;
+    for (;;) {
+      auto v = r->view();
+      REQUIRE(v);
+      if (v->empty()) {
+        break;
+      }
+      CHECK(v->size() <= 8192);
+      total += v->size();
+    }
+    CHECK(total == 20000);
+    CHECK(r->view()->empty());
+    std::vector<std::uint8_t> one(1);
+    CHECK(*r->read(one) == 0);
+  }
+
   TEST_CASE("read-ahead stops its thread when dropped in the middle of an endless stream") {
     auto r = read_ahead(std::make_unique<PatternReader>(UINT64_MAX, 65536, false), 65536, 2);
     std::vector<std::uint8_t> buf(10);
