@@ -1,25 +1,11 @@
 #include "net/curl_handle.hpp"
 
 #include <cstdlib>
-#include <mutex>
 
 namespace rafs::net {
 
-namespace {
-
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      std::abort();
-    }
-  });
-}
-
-} // namespace
-
 void CurlHeaders::append(const std::string& line) {
-  curl_slist* grown = curl_slist_append(m_list.get(), line.c_str());
+  curl_slist* grown = curl_api().curl_slist_append(m_list.get(), line.c_str());
   if (grown == nullptr) {
     std::abort();
   }
@@ -28,8 +14,7 @@ void CurlHeaders::append(const std::string& line) {
 }
 
 CurlEasy new_curl_easy() {
-  global_init();
-  CurlEasy h(curl_easy_init());
+  CurlEasy h(curl_api().curl_easy_init());
   if (!h) {
     std::abort();
   }
@@ -37,8 +22,7 @@ CurlEasy new_curl_easy() {
 }
 
 CurlMulti new_curl_multi() {
-  global_init();
-  CurlMulti h(curl_multi_init());
+  CurlMulti h(curl_api().curl_multi_init());
   if (!h) {
     std::abort();
   }

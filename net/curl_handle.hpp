@@ -1,7 +1,7 @@
 // RAII owners of libcurl's C handles, and its one-time global set-up.
 #pragma once
 
-#include <curl/curl.h>
+#include "net/curl_api.hpp"
 
 #include <memory>
 #include <string>
@@ -9,13 +9,13 @@
 namespace rafs::net {
 
 struct CurlEasyDeleter {
-  void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
+  void operator()(CURL* h) const noexcept { curl_api().curl_easy_cleanup(h); }
 };
 struct CurlMultiDeleter {
-  void operator()(CURLM* h) const noexcept { curl_multi_cleanup(h); }
+  void operator()(CURLM* h) const noexcept { curl_api().curl_multi_cleanup(h); }
 };
 struct CurlSlistDeleter {
-  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const noexcept { curl_api().curl_slist_free_all(l); }
 };
 
 using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
@@ -31,8 +31,8 @@ private:
   std::unique_ptr<curl_slist, CurlSlistDeleter> m_list;
 };
 
-// curl_global_init once per process (thread-safe); then a new easy handle.
-// Never null: an allocation failure aborts, as operator new would.
+// A new handle (libcurl must be loaded: load_curl()). Never null: an
+// allocation failure aborts, as operator new would.
 CurlEasy new_curl_easy();
 CurlMulti new_curl_multi();
 

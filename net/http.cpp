@@ -93,33 +93,33 @@ std::size_t on_read(char* out, std::size_t size, std::size_t n, void* user) {
 // What every request shares: TLS, timeouts, method, body, headers.
 void set_common(CURL* h, const HttpOptions& o, const HttpRequest& r, BodyCursor& body,
                 curl_slist* headers, char* errbuf) {
-  curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "rafs/0.1");
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_s);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o.stall_timeout_s);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, r.follow_redirects ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, o.tls_verify ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o.tls_verify ? 2L : 0L);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(r.timeout.count()));
+  curl_api().curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
+  curl_api().curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_api().curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_api().curl_easy_setopt(h, CURLOPT_USERAGENT, "rafs/0.1");
+  curl_api().curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_s);
+  curl_api().curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_api().curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o.stall_timeout_s);
+  curl_api().curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, r.follow_redirects ? 1L : 0L);
+  curl_api().curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  curl_api().curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_api().curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_api().curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, o.tls_verify ? 1L : 0L);
+  curl_api().curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o.tls_verify ? 2L : 0L);
+  curl_api().curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_api().curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(r.timeout.count()));
   if (r.method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    curl_api().curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
     body.body = &r.body;
     body.sent = 0;
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.body.length()));
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, &body);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    curl_api().curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_api().curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.body.length()));
+    curl_api().curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_api().curl_easy_setopt(h, CURLOPT_READDATA, &body);
+    curl_api().curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
   } else if (r.method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    curl_api().curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
   }
 }
 
@@ -136,7 +136,7 @@ CurlHeaders header_list(const HttpRequest& r) {
 // The CA bundle: the system's plus the extra files, as one PEM blob.
 Result<std::string> ca_bundle(const HttpOptions& o) {
   std::string pem;
-  const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
+  const curl_version_info_data* v = curl_api().curl_version_info(CURLVERSION_NOW);
   std::vector<std::filesystem::path> files;
   if (v->cainfo != nullptr) {
     files.emplace_back(v->cainfo);
@@ -157,7 +157,7 @@ Result<std::string> ca_bundle(const HttpOptions& o) {
 }
 
 Error transport_error(const HttpRequest& r, CURLcode rc, const char* errbuf) {
-  std::string detail = errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc);
+  std::string detail = errbuf[0] != 0 ? errbuf : curl_api().curl_easy_strerror(rc);
   return make_error(Errc::io, r.method + " " + r.url + ": " + detail);
 }
 
@@ -182,7 +182,7 @@ struct HttpClient::Transfer {
     auto* t = static_cast<Transfer*>(user);
     const std::size_t len = size * n;
     long code = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_api().curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
     if (!is_2xx(code)) {
       const std::size_t room = k_error_body_cap - std::min(k_error_body_cap, t->response.body.size());
       t->response.body.append(p, std::min(room, len));
@@ -209,7 +209,7 @@ HttpClient::~HttpClient() = default;
 
 long HttpClient::last_status() const noexcept {
   long code = 0;
-  curl_easy_getinfo(m_easy.get(), CURLINFO_RESPONSE_CODE, &code);
+  curl_api().curl_easy_getinfo(m_easy.get(), CURLINFO_RESPONSE_CODE, &code);
   return code;
 }
 
@@ -223,17 +223,17 @@ Result<void> HttpClient::load_ca() {
 
 void HttpClient::configure(const HttpRequest& request, Transfer& t, curl_slist* headers) {
   CURL* h = m_easy.get();
-  curl_easy_reset(h); // options only: connections stay
+  curl_api().curl_easy_reset(h); // options only: connections stay
   t.easy = h;
   set_common(h, m_options, request, t.body, headers, t.errbuf);
   if (!m_ca_pem.empty()) { // NOCOPY: libcurl keeps the pointer; m_ca_pem outlives the handle's use
     curl_blob blob{m_ca_pem.data(), m_ca_pem.size(), CURL_BLOB_NOCOPY};
-    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    curl_api().curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
   }
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Transfer::on_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  curl_api().curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_api().curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  curl_api().curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Transfer::on_write);
+  curl_api().curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
 }
 
 namespace {
@@ -248,9 +248,9 @@ Result<HttpResponse> finish(CURL* h, const HttpRequest& request, CURLcode rc, bo
     return transport_error(request, rc, errbuf);
   }
   char* url = nullptr;
-  curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url);
+  curl_api().curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url);
   response.effective_url = url != nullptr ? url : request.url;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_api().curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
 
@@ -262,7 +262,7 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request, std::size_t
   RAFS_TRY(load_ca());
   CurlHeaders headers = header_list(request);
   configure(request, t, headers.get());
-  CURLcode rc = curl_easy_perform(m_easy.get());
+  CURLcode rc = curl_api().curl_easy_perform(m_easy.get());
   return finish(m_easy.get(), request, rc, t.stopped, t.overflow, body_cap, std::move(t.response), t.errbuf);
 }
 
@@ -272,7 +272,7 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request, const Sink&
   RAFS_TRY(load_ca());
   CurlHeaders headers = header_list(request);
   configure(request, t, headers.get());
-  CURLcode rc = curl_easy_perform(m_easy.get());
+  CURLcode rc = curl_api().curl_easy_perform(m_easy.get());
   return finish(m_easy.get(), request, rc, t.stopped, false, 0, std::move(t.response), t.errbuf);
 }
 
@@ -302,7 +302,7 @@ struct HttpStream::State {
 
   ~State() {
     if (attached) {
-      curl_multi_remove_handle(multi.get(), easy.get());
+      curl_api().curl_multi_remove_handle(multi.get(), easy.get());
     }
   }
 
@@ -340,21 +340,21 @@ struct HttpStream::State {
   void pump() {
     const std::uint64_t before = events;
     int running = 0;
-    CURLMcode mc = curl_multi_perform(multi.get(), &running);
+    CURLMcode mc = curl_api().curl_multi_perform(multi.get(), &running);
     collect();
     if (mc != CURLM_OK && !done) {
       done = true;
       result = CURLE_FAILED_INIT;
-      std::snprintf(errbuf, sizeof errbuf, "%s", curl_multi_strerror(mc));
+      std::snprintf(errbuf, sizeof errbuf, "%s", curl_api().curl_multi_strerror(mc));
       return;
     }
     if (!done && events == before) {
-      curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr);
+      curl_api().curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr);
     }
   }
   void collect() {
     int left = 0;
-    while (CURLMsg* m = curl_multi_info_read(multi.get(), &left)) {
+    while (CURLMsg* m = curl_api().curl_multi_info_read(multi.get(), &left)) {
       if (m->msg == CURLMSG_DONE) {
         done = true;
         result = m->data.result;
@@ -362,7 +362,7 @@ struct HttpStream::State {
     }
   }
   Error failure() const {
-    std::string detail = errbuf[0] != 0 ? errbuf : curl_easy_strerror(result);
+    std::string detail = errbuf[0] != 0 ? errbuf : curl_api().curl_easy_strerror(result);
     return make_error(Errc::io, request.method + " " + request.url + ": " + detail + " (after " +
                                     std::to_string(received) + " bytes of the body)");
   }
@@ -382,13 +382,13 @@ Result<std::unique_ptr<HttpStream>> HttpStream::open(const HttpOptions& options,
   set_common(h, options, s->request, s->body, s->header_lines.get(), s->errbuf);
   if (!s->ca_pem.empty()) {
     curl_blob blob{s->ca_pem.data(), s->ca_pem.size(), CURL_BLOB_NOCOPY};
-    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    curl_api().curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
   }
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &State::on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, s.get());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &State::on_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, s.get());
-  curl_multi_add_handle(s->multi.get(), h);
+  curl_api().curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &State::on_header);
+  curl_api().curl_easy_setopt(h, CURLOPT_HEADERDATA, s.get());
+  curl_api().curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &State::on_write);
+  curl_api().curl_easy_setopt(h, CURLOPT_WRITEDATA, s.get());
+  curl_api().curl_multi_add_handle(s->multi.get(), h);
   s->attached = true;
   while (!s->headers_done && !s->done) {
     s->pump();
@@ -428,7 +428,7 @@ Result<std::size_t> HttpStream::read(MutableBytes out) {
     s.pos = 0;
     if (s.paused) {
       s.paused = false;
-      curl_easy_pause(s.easy.get(), CURLPAUSE_CONT);
+      curl_api().curl_easy_pause(s.easy.get(), CURLPAUSE_CONT);
     }
     s.pump();
   }

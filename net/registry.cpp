@@ -12,6 +12,7 @@
 
 #include "format/digest.hpp"
 #include "format/file.hpp"
+#include "net/curl_api.hpp"
 #include "net/base64.hpp"
 #include "net/challenge.hpp"
 
@@ -337,6 +338,7 @@ Result<void> Registry::ping() {
 
 Result<std::shared_ptr<Registry>> Registry::connect(const ImageRef& ref, RegistryOptions options,
                                                      std::string actions, std::string mount_from_repo) {
+  RAFS_TRY(load_curl());
   if (!options.creds && options.bearer_token.empty()) {
     RAFS_TRY_ASSIGN(options.creds, find_credentials(ref.host));
   }
