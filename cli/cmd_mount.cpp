@@ -23,9 +23,12 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <csignal>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <sstream>
 
 #include "builder/prefetch_list.hpp"
@@ -38,6 +41,7 @@
 #include "format/layout.hpp"
 #include "runtime/chunk_store.hpp"
 #include "runtime/config.hpp"
+#include "runtime/deferred_store.hpp"
 #include "runtime/fuse_fs.hpp"
 #include "runtime/fuse_metrics.hpp"
 #include "runtime/fuse_session.hpp"
@@ -292,30 +296,57 @@ Result<MountPlan> make_plan(const MountOptions& o) {
 // Called once the mount is live (or never, on an error before it is).
 using ReadyFn = std::function<void()>;
 
-// Opens the store, mounts, serves until unmounted or signalled.
+// Mounts, serves until unmounted or signalled. The chunk store (blob
+// layouts, the cache) opens on its own thread meanwhile: metadata is
+// answered at once, reads wait for the store. `ready` runs once the store
+// is open too; if it fails to open, the mount ends and serve() returns
+// that error.
 Result<void> serve(const MountPlan& plan, const ReadyFn& ready) {
   runtime::block_daemon_signals(); // before any thread exists
   const v5::Bootstrap& boot = *plan.boot;
-  RAFS_TRY_ASSIGN(auto store, runtime::open_chunk_store(boot, plan.config));
+  runtime::DeferredStore store([&] { return runtime::open_chunk_store(boot, plan.config); });
   runtime::FsOptions fs_options;
   fs_options.serve_xattrs =
       plan.config.enable_xattr || (boot.super_block().flags & v5::k_sb_has_xattr) != 0;
   fs_options.record_access = plan.record_access;
-  RAFS_TRY_ASSIGN(auto filesystem, runtime::FuseFs::create(boot, *store, fs_options));
+  RAFS_TRY_ASSIGN(auto filesystem, runtime::FuseFs::create(boot, store, fs_options));
   runtime::SessionOptions session_options;
   session_options.mountpoint = plan.mountpoint;
   session_options.options = plan.fuse_options;
   RAFS_TRY_ASSIGN(auto session, runtime::FuseSession::mount(*filesystem, session_options));
-  ready();
-  if (plan.config.prefetch.enable) {
-    store->start_prefetch(plan.prefetch);
-  }
+
   // The stats go to the log (stderr) on SIGUSR1 and at exit, and to
   // --metrics when given.
-  runtime::MetricsWriter metrics(plan.metrics, *store);
+  std::optional<runtime::MetricsWriter> metrics;
+  std::mutex mutex;
+  bool ended = false; // the session ended before the store opened
+  std::thread starter([&] {
+    auto opened = store.wait();
+    std::lock_guard lock(mutex);
+    if (ended) {
+      return;
+    }
+    if (!opened) {
+      ::kill(::getpid(), SIGTERM); // ends the session loop like a user's SIGTERM
+      return;
+    }
+    metrics.emplace(plan.metrics, store); // writes the stats at mount
+    ready();
+    if (plan.config.prefetch.enable) {
+      store.start_prefetch(plan.prefetch);
+    }
+  });
   auto served = session->serve();
-  store->shutdown();
-  (void)metrics.write_now();
+  {
+    std::lock_guard lock(mutex);
+    ended = true;
+  }
+  starter.join();
+  RAFS_TRY(store.wait());
+  store.shutdown();
+  if (metrics) {
+    (void)metrics->write_now();
+  }
   return served;
 }
 

@@ -345,6 +345,17 @@ TEST_SUITE("registry") {
     CHECK(slurp(mnt / "etc/passwd") == "root:x:0:0\n");
     CHECK(slurp(mnt / "data/two") == random_bytes(2 * k_mib, 7));
     CHECK(mnt.unmount() == 0);
+    // The registry down: the backend fails to open after the FUSE mount is
+    // up (the store opens behind it); the mount ends and says why.
+    reg.stop();
+    RunResult down = mnt.start(tmp / "image.boot", {"--config", (tmp / "cfg.json").string()});
+    INFO(down.err);
+    CHECK(down.exit_code == 1);
+    CHECK(down.err.find("rafs: ") == 0);
+    CHECK(down.err.find(reg.host()) != std::string::npos);
+    CHECK(std::count(down.err.begin(), down.err.end(), '\n') == 1);
+    CHECK(!is_mounted(tmp / "mnt"));
+    CHECK(daemon_pids(tmp / "mnt").empty());
   }
 
   TEST_CASE("a mount from a registry that is down or does not have the tag fails with one line") {

@@ -1,0 +1,64 @@
+#include "runtime/deferred_store.hpp"
+
+namespace rafs::runtime {
+
+DeferredStore::DeferredStore(Opener open) {
+  m_thread = std::thread([this, open = std::move(open)] {
+    auto store = open();
+    std::lock_guard lock(m_mutex);
+    if (store) {
+      m_store = std::move(*store);
+    } else {
+      m_error = std::move(store).error();
+    }
+    m_finished = true;
+    m_done.notify_all();
+  });
+}
+
+DeferredStore::~DeferredStore() {
+  shutdown();
+}
+
+Result<void> DeferredStore::wait() const {
+  std::unique_lock lock(m_mutex);
+  m_done.wait(lock, [&] { return m_finished; });
+  if (m_error) {
+    return *m_error;
+  }
+  return {};
+}
+
+ChunkStore* DeferredStore::opened() const {
+  std::lock_guard lock(m_mutex);
+  return m_store.get();
+}
+
+Result<std::size_t> DeferredStore::read_file(std::uint32_t index, std::uint64_t offset, MutableBytes out) {
+  RAFS_TRY(wait());
+  return opened()->read_file(index, offset, out);
+}
+
+void DeferredStore::start_prefetch(std::vector<std::uint32_t> indexes) {
+  if (wait()) {
+    opened()->start_prefetch(std::move(indexes));
+  }
+}
+
+void DeferredStore::shutdown() {
+  if (m_thread.joinable()) {
+    m_thread.join();
+  }
+  if (ChunkStore* s = opened()) {
+    s->shutdown();
+  }
+}
+
+StoreStats DeferredStore::stats() const {
+  if (ChunkStore* s = opened()) {
+    return s->stats();
+  }
+  return StoreStats{};
+}
+
+} // namespace rafs::runtime
