@@ -8,6 +8,7 @@ DeferredStore::DeferredStore(Opener open) {
     std::lock_guard lock(m_mutex);
     if (store) {
       m_store = std::move(*store);
+      m_opened.store(m_store.get(), std::memory_order_release);
     } else {
       m_error = std::move(store).error();
     }
@@ -29,12 +30,10 @@ Result<void> DeferredStore::wait() const {
   return {};
 }
 
-ChunkStore* DeferredStore::opened() const {
-  std::lock_guard lock(m_mutex);
-  return m_store.get();
-}
-
 Result<std::size_t> DeferredStore::read_file(std::uint32_t index, std::uint64_t offset, MutableBytes out) {
+  if (ChunkStore* s = opened()) { // the usual case: no lock
+    return s->read_file(index, offset, out);
+  }
   RAFS_TRY(wait());
   return opened()->read_file(index, offset, out);
 }

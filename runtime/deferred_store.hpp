@@ -4,6 +4,7 @@
 // waits for the open, and fails with its error if the open failed.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -33,8 +34,11 @@ public:
   StoreStats stats() const override; // zeros until open
 
 private:
-  ChunkStore* opened() const; // null until open (or if it failed)
+  // The opened store, published once the open finished: reads after that
+  // take no lock. Null until then, and for good if the open failed.
+  ChunkStore* opened() const { return m_opened.load(std::memory_order_acquire); }
 
+  std::atomic<ChunkStore*> m_opened{nullptr};
   mutable std::mutex m_mutex;
   mutable std::condition_variable m_done;
   bool m_finished = false;
