@@ -170,6 +170,7 @@ struct Descriptor {
   std::string ref_name;
   std::string image_name; // io.containerd.image.name (docker 25+ `docker save`): "docker.io/library/alpine:3"
   bool attestation = false; // buildx provenance, not an image
+  bool nydus_bootstrap = false;
 };
 
 // The hex part of a (checked) sha256 digest.
@@ -198,6 +199,7 @@ Result<Descriptor> parse_descriptor(const json& d, const std::string& where) {
     out.ref_name = string_field(*a, oci::k_ref_name);
     out.image_name = string_field(*a, "io.containerd.image.name");
     out.attestation = field(*a, "vnd.docker.reference.type") != nullptr;
+    out.nydus_bootstrap = string_field(*a, oci::k_nydus_bootstrap) == "true";
   }
   return out;
 }
@@ -593,9 +595,11 @@ private:
       l.size = d.size;
       l.diff_id = (*diff_ids)[i].get<std::string>();
       l.path = blob_path(d.digest);
+      l.nydus_blob = d.media_type == oci::k_nydus_blob_layer;
+      l.nydus_bootstrap = d.nydus_bootstrap;
       m_image.m_layers.push_back(l);
       const std::string label = m_image.layer_name(i);
-      auto compression = compression_of(d.media_type);
+      auto compression = l.nydus_blob ? LayerCompression::none : compression_of(d.media_type);
       if (!compression) {
         return make_error(Errc::unsupported, label + ": unsupported media type " +
                                                  (d.media_type.empty() ? "(none)" : d.media_type));
@@ -721,8 +725,7 @@ std::string OciImage::layer_name(std::size_t i) const {
   return m_name + ": layer " + std::to_string(i + 1) + " (" + (l.digest.empty() ? l.path : l.digest) + ")";
 }
 
-Result<std::unique_ptr<OciImage>> OciImage::open(const std::string& source,
-                                                 const std::optional<Platform>& platform) {
+Result<ImageStore> open_image_store(const std::string& source) {
   try {
     RAFS_TRY_ASSIGN(SourceRef ref, parse_source(source));
     std::error_code ec;
@@ -734,27 +737,35 @@ Result<std::unique_ptr<OciImage>> OciImage::open(const std::string& source,
     if ((ref.kind == SourceRef::Kind::oci_archive || ref.kind == SourceRef::Kind::docker_archive) && is_dir) {
       return make_error(Errc::invalid_argument, source + ": " + ref.path + " is a directory, not an archive");
     }
+    ImageStore out;
+    out.tag = ref.tag;
     if (is_dir) {
-      RAFS_TRY_ASSIGN(auto store, open_dir_store(ref.path));
-      return open(std::move(store), ImageFormat::oci_layout, source, ref.tag, platform);
+      RAFS_TRY_ASSIGN(out.store, open_dir_store(ref.path));
+      return out;
     }
-    RAFS_TRY_ASSIGN(auto store, open_archive_store(ref.path)); // its errors name the file
-    ImageFormat format = ImageFormat::oci_archive;
+    RAFS_TRY_ASSIGN(out.store, open_archive_store(ref.path)); // its errors name the file
+    out.format = ImageFormat::oci_archive;
     if (ref.kind == SourceRef::Kind::docker_archive) {
-      format = ImageFormat::docker_archive;
+      out.format = ImageFormat::docker_archive;
     } else if (ref.kind == SourceRef::Kind::any) {
-      RAFS_TRY_ASSIGN(auto index, store->size_of("index.json"));
-      RAFS_TRY_ASSIGN(auto layout, store->size_of("oci-layout"));
-      RAFS_TRY_ASSIGN(auto manifest, store->size_of("manifest.json"));
+      RAFS_TRY_ASSIGN(auto index, out.store->size_of("index.json"));
+      RAFS_TRY_ASSIGN(auto layout, out.store->size_of("oci-layout"));
+      RAFS_TRY_ASSIGN(auto manifest, out.store->size_of("manifest.json"));
       if (!index && !layout && !manifest) {
         return corrupted(source + ": not an image archive (no index.json, oci-layout or manifest.json)");
       }
-      format = index || layout ? ImageFormat::oci_archive : ImageFormat::docker_archive;
+      out.format = index || layout ? ImageFormat::oci_archive : ImageFormat::docker_archive;
     }
-    return open(std::move(store), format, source, ref.tag, platform);
+    return out;
   } catch (const std::exception& e) {
     return make_error(Errc::internal, source + ": " + e.what());
   }
+}
+
+Result<std::unique_ptr<OciImage>> OciImage::open(const std::string& source,
+                                                 const std::optional<Platform>& platform) {
+  RAFS_TRY_ASSIGN(ImageStore s, open_image_store(source));
+  return open(std::move(s.store), s.format, source, s.tag, platform);
 }
 
 Result<std::unique_ptr<OciImage>> OciImage::open(std::unique_ptr<OciStore> store, ImageFormat format,
@@ -778,6 +789,10 @@ Result<std::unique_ptr<OciImage>> OciImage::open(std::unique_ptr<OciStore> store
 Result<std::unique_ptr<Source>> OciImage::open_layer(std::size_t i) const {
   try {
     const LayerDescriptor& l = m_layers.at(i);
+    if (l.nydus_blob) {
+      return make_error(Errc::unsupported, layer_name(i) + ": a Nydus data blob, not a tar layer (the image is "
+                                                               "a Nydus image already)");
+    }
     RAFS_TRY_ASSIGN(std::unique_ptr<ByteReader> raw, m_store->open(l.path, layer_name(i)));
     std::optional<LayerCompression> expected;
     if (!l.digest.empty()) { // docker-archive: the magic bytes decide

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "builder/layer_stream.hpp"
+#include "builder/oci_store.hpp"
 #include "builder/source_entry.hpp"
 #include "format/error.hpp"
 
@@ -51,7 +52,24 @@ struct LayerDescriptor {
   std::string diff_id;    // "sha256:<hex>" of the uncompressed tar, from the config
   LayerCompression compression = LayerCompression::none; // docker-archive: from the magic bytes
   std::string path; // inside the image: "blobs/sha256/<hex>" or "<id>/layer.tar"
+  // A Nydus image's layers (media type or annotation as nydusify writes
+  // them): a data blob is no tar, open_layer() refuses it; the bootstrap
+  // layer is a tar holding image/image.boot.
+  bool nydus_blob = false;
+  bool nydus_bootstrap = false;
 };
+
+// An image source opened as a store of files, before any of its JSON is read.
+struct ImageStore {
+  std::unique_ptr<OciStore> store;
+  ImageFormat format = ImageFormat::oci_layout;
+  std::string tag; // "" for none
+};
+
+// The store a source names (see OciImage::open for the forms; a bare FILE
+// is an oci_archive when it holds index.json or oci-layout, else a
+// docker_archive when it holds manifest.json).
+[[nodiscard]] Result<ImageStore> open_image_store(const std::string& source);
 
 class OciImage {
 public:
@@ -92,6 +110,7 @@ public:
 
   ImageFormat format() const noexcept { return m_format; }
   const std::string& name() const noexcept { return m_name; }                      // the source as given
+  const OciStore& store() const noexcept { return *m_store; }
   const std::vector<LayerDescriptor>& layers() const noexcept { return m_layers; } // lowest first
   const std::vector<std::uint8_t>& config_bytes() const noexcept { return m_config_bytes; }
   const nlohmann::json& config() const noexcept { return *m_config; }

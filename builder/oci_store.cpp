@@ -79,6 +79,14 @@ public:
     return open_file_reader(m_root + "/" + n, std::move(name));
   }
 
+  Result<FileExtent> locate(const std::string& path) const override {
+    RAFS_TRY_ASSIGN(auto size, size_of(path));
+    if (!size) {
+      return make_error(Errc::not_found, where(path) + ": no such file");
+    }
+    return FileExtent{m_root + "/" + *normalized(path), 0, *size};
+  }
+
   std::string where(const std::string& path) const override { return m_root + "/" + path; }
 
 private:
@@ -146,6 +154,7 @@ public:
   // Reads every header once (data is skipped, by seeking where possible).
   Result<void> index() {
     RAFS_TRY_ASSIGN(ArchiveReader a, open_archive(m_file));
+    m_compressed = archive_filter_count(a.get()) > 1; // filter 0 is the file itself when plain
     for (std::size_t i = 0;; ++i) {
       archive_entry* ae = nullptr;
       int r = archive_read_next_header(a.get(), &ae);
@@ -165,6 +174,10 @@ public:
       m.index = i;
       const la_int64_t size = archive_entry_size(ae);
       m.size = size > 0 ? static_cast<std::uint64_t>(size) : 0;
+      // Every header of the entry (pax, GNU long names) has been consumed:
+      // the uncompressed stream stands at the member's first data byte.
+      m.data_offset = static_cast<std::uint64_t>(archive_filter_bytes(a.get(), 0));
+      m.sparse = archive_entry_sparse_count(ae) > 0;
       if (const char* hl = archive_entry_hardlink(ae); hl != nullptr) {
         m.kind = Kind::hardlink;
         m.target = hl;
@@ -220,6 +233,21 @@ public:
     return open_member(*m, std::move(name));
   }
 
+  Result<FileExtent> locate(const std::string& path) const override {
+    RAFS_TRY(inside(m_file, path, "archive"));
+    const Member* m = resolve(path);
+    if (m == nullptr) {
+      return make_error(Errc::not_found, where(path) + ": no such file");
+    }
+    if (m_compressed) {
+      return make_error(Errc::unsupported, m_file + ": a compressed archive: its members cannot be read in place");
+    }
+    if (m->sparse) {
+      return make_error(Errc::unsupported, where(path) + ": a sparse member cannot be read in place");
+    }
+    return FileExtent{m_file, m->data_offset, m->size};
+  }
+
   std::string where(const std::string& path) const override { return m_file + "/" + path; }
 
 private:
@@ -227,6 +255,8 @@ private:
   struct Member {
     std::size_t index = 0; // position in the archive
     std::uint64_t size = 0;
+    std::uint64_t data_offset = 0; // in the uncompressed stream
+    bool sparse = false;
     Kind kind = Kind::other;
     std::string target; // symlink target (relative to the member's folder) or hard-link target
   };
@@ -270,10 +300,15 @@ private:
   }
 
   std::string m_file;
+  bool m_compressed = false;
   std::map<std::string, Member> m_members;
 };
 
 } // namespace
+
+Result<FileExtent> OciStore::locate(const std::string& path) const {
+  return make_error(Errc::unsupported, where(path) + ": cannot be read in place");
+}
 
 Result<std::unique_ptr<OciStore>> open_dir_store(const std::string& dir) {
   return std::unique_ptr<OciStore>(std::make_unique<DirStore>(dir));

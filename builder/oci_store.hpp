@@ -18,6 +18,14 @@ namespace rafs::builder {
 
 // Every method is const and keeps no state between calls, so one store may
 // serve several readers at once (each has its own file or archive handle).
+// Where a file's bytes lie: `size` bytes at `offset` in `file` (a layout's
+// own file at 0, or an archive member's data inside the archive).
+struct FileExtent {
+  std::string file;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+};
+
 class OciStore {
 public:
   virtual ~OciStore() = default;
@@ -32,6 +40,11 @@ public:
   // The file as a stream; `name` is the reader's name for messages.
   [[nodiscard]] virtual Result<std::unique_ptr<ByteReader>> open(const std::string& path,
                                                                  std::string name) const = 0;
+  // Where the file's bytes lie, for reading them in place (pread). Errors:
+  // Errc::not_found when missing; Errc::unsupported for a member of a
+  // compressed archive or a sparse member (its bytes are not contiguous),
+  // and for stores that are not files (the default).
+  [[nodiscard]] virtual Result<FileExtent> locate(const std::string& path) const;
   // "DIR/path" or "ARCHIVE/path", for messages.
   virtual std::string where(const std::string& path) const = 0;
 };

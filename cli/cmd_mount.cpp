@@ -1,8 +1,10 @@
-// `rafs mount BOOTSTRAP|docker://HOST/REPO:TAG MOUNTPOINT [-D BLOB_DIR]
+// `rafs mount BOOTSTRAP|IMAGE MOUNTPOINT [-D BLOB_DIR]
 // [--config FILE.json] [--cache-dir DIR] [--prefetch-files FILE]
 // [--record-access FILE] [--metrics FILE] [--log-file FILE] [-f] [-o OPTIONS]`:
-// serves the image read-only over FUSE. From a registry, the bootstrap is
-// fetched at mount and the data blobs are read on demand (registry backend).
+// serves the image read-only over FUSE. IMAGE is docker://HOST/REPO:TAG,
+// oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REF]. From
+// a registry, the bootstrap is fetched at mount and the data blobs are read
+// on demand (registry backend); an archive's blobs are read in place.
 //
 // Unless -f, the process forks at once: the child starts a new session,
 // checks everything that can be checked before mounting (config, bootstrap,
@@ -113,7 +115,7 @@ Result<runtime::RuntimeConfig> load_config(const MountOptions& o) {
 }
 
 Result<void> check_backend(const runtime::RuntimeConfig& c, const v5::Bootstrap& boot) {
-  if (!c.blob_file.empty() || c.backend == runtime::BackendType::registry) {
+  if (!c.blob_file.empty() || !c.blob_extents.empty() || c.backend == runtime::BackendType::registry) {
     return {};
   }
   if (c.blob_dir.empty()) {
@@ -238,21 +240,39 @@ Result<v5::Bootstrap> open_registry_image(const MountOptions& o, runtime::Runtim
   return v5::Bootstrap::from_bytes(std::move(fetched.bytes), o.bootstrap + ": image.boot");
 }
 
-// oci:DIR[:TAG], a Nydus image as `rafs convert` writes it: the bootstrap
-// from its bootstrap layer, the data blobs from DIR/blobs/sha256 (their
-// file names are their ids).
-Result<v5::Bootstrap> open_layout_image(const MountOptions& o, runtime::RuntimeConfig& config) {
-  std::string dir = o.bootstrap.substr(4);
-  std::string tag;
-  if (auto colon = dir.find(':'); colon != std::string::npos) {
-    tag = dir.substr(colon + 1);
-    dir.erase(colon);
+// oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REF]: a
+// Nydus image as `rafs convert` writes one. The bootstrap comes from its
+// bootstrap layer; the data blobs are read in place (a layout's
+// blobs/sha256 files, an archive's members at their offsets) unless the
+// config names a backend of its own.
+Result<v5::Bootstrap> open_oci_image(const MountOptions& o, runtime::RuntimeConfig& config) {
+  RAFS_TRY_ASSIGN(builder::ImageStore s, builder::open_image_store(o.bootstrap));
+  if (s.format == builder::ImageFormat::docker_archive) {
+    // Docker 25+ (and rafs) write the OCI layout, with the Nydus
+    // annotations, beside manifest.json; manifest.json alone has none.
+    RAFS_TRY_ASSIGN(auto index, s.store->size_of("index.json"));
+    if (!index) {
+      return make_error(Errc::unsupported, o.bootstrap + ": a docker-archive without index.json (docker before 25) "
+                                                         "cannot hold a Nydus image");
+    }
+    s.format = builder::ImageFormat::oci_archive;
   }
-  RAFS_TRY_ASSIGN(NydusBootstrap read, read_layout_bootstrap(dir, tag));
+  RAFS_TRY_ASSIGN(auto image, builder::OciImage::open(std::move(s.store), s.format, o.bootstrap, s.tag, std::nullopt));
+  RAFS_TRY_ASSIGN(NydusBootstrap read, read_image_bootstrap(*image));
   if (config.backend == runtime::BackendType::localfs && config.blob_dir.empty() && config.blob_file.empty()) {
-    config.blob_dir = fs::absolute(fs::path(dir) / "blobs" / "sha256");
+    for (const builder::LayerDescriptor& l : image->layers()) {
+      if (l.nydus_blob) {
+        RAFS_TRY_ASSIGN(builder::FileExtent e, image->store().locate(l.path));
+        config.blob_extents[l.digest.substr(l.digest.find(':') + 1)] = {fs::absolute(e.file), e.offset, e.size};
+      }
+    }
   }
   return v5::Bootstrap::from_bytes(std::move(read.bytes), o.bootstrap + ": image.boot");
+}
+
+bool names_oci_image(const std::string& image) {
+  return image.rfind("oci:", 0) == 0 || image.rfind("oci-archive:", 0) == 0 ||
+         image.rfind("docker-archive:", 0) == 0;
 }
 
 Result<MountPlan> make_plan(const MountOptions& o) {
@@ -261,12 +281,8 @@ Result<MountPlan> make_plan(const MountOptions& o) {
   if (net::is_docker_ref(o.bootstrap)) {
     RAFS_TRY_ASSIGN(auto boot, open_registry_image(o, plan.config));
     plan.boot.emplace(std::move(boot));
-  } else if (o.bootstrap.rfind("oci-archive:", 0) == 0 || o.bootstrap.rfind("docker-archive:", 0) == 0) {
-    return make_error(Errc::unsupported,
-                      o.bootstrap + ": an archive cannot be mounted in place; mount a bootstrap, oci:DIR[:TAG] or "
-                                    "docker://... (skopeo copy oci-archive:FILE oci:DIR makes the layout)");
-  } else if (o.bootstrap.rfind("oci:", 0) == 0) {
-    RAFS_TRY_ASSIGN(auto boot, open_layout_image(o, plan.config));
+  } else if (names_oci_image(o.bootstrap)) {
+    RAFS_TRY_ASSIGN(auto boot, open_oci_image(o, plan.config));
     plan.boot.emplace(std::move(boot));
   } else {
     RAFS_TRY_ASSIGN(auto boot, v5::Bootstrap::open(o.bootstrap));
@@ -464,7 +480,8 @@ Action setup_mount(CLI::App& app) {
   auto o = std::make_shared<MountOptions>();
   app.add_option("BOOTSTRAP", o->bootstrap,
                  "Bootstrap file, or a Nydus image: docker://HOST/REPO[:TAG|@DIGEST] in a registry, or "
-                 "oci:DIR[:TAG] (an OCI layout as rafs convert writes it)")
+                 "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REF] (as rafs convert writes "
+                 "them; an archive must be uncompressed, its blobs are read in place)")
       ->required();
   app.add_option("MOUNTPOINT", o->mountpoint, "Directory to mount on")->required();
   app.add_option("-D,--blob-dir", o->blob_dir, "Blob directory (overrides device.backend.config.dir)")

@@ -6,13 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
+#include <algorithm>
 #include <functional>
 #include <memory>
 
+#include "builder/oci_media_types.hpp"
 #include "format/bytes.hpp"
 #include "format/digest.hpp"
-#include "format/file.hpp"
 #include "format/layout.hpp"
 
 namespace rafs::cli {
@@ -21,9 +21,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::string_view k_bootstrap_annotation = "containerd.io/snapshot/nydus-bootstrap";
 constexpr std::string_view k_bootstrap_path = "image/image.boot";
-constexpr std::string_view k_ref_name = "org.opencontainers.image.ref.name";
 constexpr std::uint64_t k_max_manifest = 4 << 20;
 
 struct ArchiveReadFree {
@@ -114,6 +112,15 @@ Result<std::vector<std::uint8_t>> extract_bootstrap(const std::vector<std::uint8
   return out;
 }
 
+Result<void> check_digest(const std::vector<std::uint8_t>& bytes, const std::string& digest, const std::string& where) {
+  Sha256 h;
+  h.update(bytes);
+  if (const std::string got = "sha256:" + to_hex(h.finalize()); got != digest) {
+    return make_error(Errc::corrupted, where + ": digest mismatch: data is " + got);
+  }
+  return {};
+}
+
 // Where the manifests and blobs of an image come from.
 struct BlobSource {
   std::function<Result<std::vector<std::uint8_t>>(const std::string& digest)> manifest;
@@ -137,7 +144,7 @@ Result<NydusBootstrap> bootstrap_of(const std::vector<std::uint8_t>& top, const 
   std::uint64_t size = 0;
   for (const auto& l : doc["layers"]) {
     if (l.is_object() && l.contains("annotations") && l["annotations"].is_object() &&
-        l["annotations"].value(std::string(k_bootstrap_annotation), "") == "true" && l.contains("digest") &&
+        l["annotations"].value(std::string(builder::oci::k_nydus_bootstrap), "") == "true" && l.contains("digest") &&
         l["digest"].is_string()) {
       out.layer_digest = l["digest"].get<std::string>();
       size = l.value("size", std::uint64_t{0});
@@ -145,18 +152,14 @@ Result<NydusBootstrap> bootstrap_of(const std::vector<std::uint8_t>& top, const 
   }
   if (out.layer_digest.empty()) {
     return make_error(Errc::corrupted, name + ": not a Nydus image (no layer annotated " +
-                                           std::string(k_bootstrap_annotation) + ")");
+                                           std::string(builder::oci::k_nydus_bootstrap) + ")");
   }
   const std::string where = name + ": bootstrap layer " + out.layer_digest;
   if (size > v5::k_max_bootstrap_size) {
     return make_error(Errc::overflow, where + ": larger than the cap of " + std::to_string(v5::k_max_bootstrap_size) + " bytes");
   }
   RAFS_TRY_ASSIGN(auto layer, source.blob(out.layer_digest, v5::k_max_bootstrap_size));
-  Sha256 h;
-  h.update(layer);
-  if (const std::string got = "sha256:" + to_hex(h.finalize()); got != out.layer_digest) {
-    return make_error(Errc::corrupted, where + ": digest mismatch: data is " + got);
-  }
+  RAFS_TRY(check_digest(layer, out.layer_digest, where));
   RAFS_TRY_ASSIGN(out.bytes, extract_bootstrap(layer, where));
   return out;
 }
@@ -174,37 +177,21 @@ Result<NydusBootstrap> fetch_bootstrap(net::Registry& registry) {
       [&](const std::string& digest, std::uint64_t cap) { return registry.get_blob(digest, cap); }});
 }
 
-Result<NydusBootstrap> read_layout_bootstrap(const std::string& dir, const std::string& tag) {
-  const std::string name = "oci:" + dir + (tag.empty() ? "" : ":" + tag);
-  auto read_blob = [&](const std::string& digest, std::uint64_t cap) -> Result<std::vector<std::uint8_t>> {
-    const std::string hex = digest.substr(digest.find(':') + 1);
-    if (digest.rfind("sha256:", 0) != 0 || hex.size() != 64 ||
-        hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      return make_error(Errc::corrupted, name + ": digest '" + digest + "' is not sha256:<hex>");
-    }
-    return read_whole_file(std::filesystem::path(dir) / "blobs" / "sha256" / hex, cap);
-  };
-  RAFS_TRY_ASSIGN(auto index_bytes, read_whole_file(std::filesystem::path(dir) / "index.json", k_max_manifest));
-  RAFS_TRY_ASSIGN(json index, parse(index_bytes, name + ": index.json"));
-  if (!index.contains("manifests") || !index["manifests"].is_array()) {
-    return make_error(Errc::corrupted, name + ": index.json has no manifests");
+Result<NydusBootstrap> read_image_bootstrap(const builder::OciImage& image) {
+  const auto& layers = image.layers();
+  auto boot = std::find_if(layers.rbegin(), layers.rend(), [](const auto& l) { return l.nydus_bootstrap; });
+  if (boot == layers.rend()) {
+    return make_error(Errc::corrupted, image.name() + ": not a Nydus image (no layer annotated " +
+                                           std::string(builder::oci::k_nydus_bootstrap) + ")");
   }
-  std::vector<const json*> picked;
-  for (const auto& d : index["manifests"]) {
-    const bool tagged = d.is_object() && d.contains("annotations") && d["annotations"].is_object() &&
-                        d["annotations"].value(std::string(k_ref_name), "") == tag;
-    if (tag.empty() || tagged) {
-      picked.push_back(&d);
-    }
-  }
-  if (picked.size() != 1 || !picked[0]->contains("digest") || !(*picked[0])["digest"].is_string()) {
-    return make_error(Errc::not_found, name + ": " +
-                                           (picked.empty() ? std::string("no image with that tag")
-                                                           : "several images: give a tag (oci:DIR:TAG)"));
-  }
-  const std::string digest = (*picked[0])["digest"].get<std::string>();
-  RAFS_TRY_ASSIGN(auto top, read_blob(digest, k_max_manifest));
-  return bootstrap_of(top, digest, name, {[&](const std::string& d) { return read_blob(d, k_max_manifest); }, read_blob});
+  NydusBootstrap out;
+  out.manifest_digest = image.manifest_digest();
+  out.layer_digest = boot->digest;
+  const std::string where = image.name() + ": bootstrap layer " + out.layer_digest;
+  RAFS_TRY_ASSIGN(auto layer, image.store().read_all(boot->path, v5::k_max_bootstrap_size));
+  RAFS_TRY(check_digest(layer, out.layer_digest, where));
+  RAFS_TRY_ASSIGN(out.bytes, extract_bootstrap(layer, where));
+  return out;
 }
 
 } // namespace rafs::cli

@@ -1,4 +1,4 @@
-// A Nydus image to mount (`rafs mount docker://...` or `oci:DIR[:TAG]`):
+// A Nydus image to mount (`rafs mount docker://...`, `oci:DIR[:TAG]`, an archive):
 // the manifest the reference names (from an index, the one for this
 // machine's platform) and the bootstrap read out of its bootstrap layer
 // (the layer annotated containerd.io/snapshot/nydus-bootstrap, a tar
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/oci_image.hpp"
 #include "format/error.hpp"
 #include "net/registry.hpp"
 
@@ -24,8 +25,9 @@ struct NydusBootstrap {
 
 [[nodiscard]] Result<NydusBootstrap> fetch_bootstrap(net::Registry& registry);
 
-// An OCI image layout holding a Nydus image (as `rafs convert` writes one):
-// `tag` selects by org.opencontainers.image.ref.name ("" = the only image).
-[[nodiscard]] Result<NydusBootstrap> read_layout_bootstrap(const std::string& dir, const std::string& tag);
+// The bootstrap of a Nydus image in a layout or archive (as `rafs convert`
+// writes one), opened with builder::OciImage: the layer annotated
+// nydus-bootstrap (the last one), checked against its digest.
+[[nodiscard]] Result<NydusBootstrap> read_image_bootstrap(const builder::OciImage& image);
 
 } // namespace rafs::cli

@@ -21,6 +21,7 @@ namespace {
 // One opened blob file: read-only, never closed before the backend.
 struct OpenBlob {
   UniqueFd fd;
+  std::uint64_t base = 0; // where the blob starts in the file
   std::uint64_t size = 0;
   std::string name;
 };
@@ -38,14 +39,14 @@ public:
                                              " is beyond the end of the blob (" +
                                              std::to_string(blob->size) + " bytes)");
     }
-    return pread_full(blob->fd.get(), offset, out, blob->name);
+    return pread_full(blob->fd.get(), blob->base + offset, out, blob->name);
   }
 
   void readahead(std::uint32_t blob_index, std::uint64_t offset, std::uint64_t size) override {
     auto blob = get(blob_index);
     if (blob && size > 0) {
       // Best effort: a failure only means the data is not warmed.
-      (void)::readahead((*blob)->fd.get(), static_cast<off64_t>(offset), size);
+      (void)::readahead((*blob)->fd.get(), static_cast<off64_t>((*blob)->base + offset), size);
     }
   }
 
@@ -77,6 +78,9 @@ private:
   }
 
   Result<std::unique_ptr<OpenBlob>> open_blob(const std::string& id) const {
+    if (!m_config.blob_extents.empty()) {
+      return open_extent(id);
+    }
     std::vector<std::filesystem::path> candidates;
     if (!m_config.blob_file.empty()) {
       candidates.push_back(m_config.blob_file);
@@ -101,6 +105,25 @@ private:
       }
     }
     return first;
+  }
+
+  // A blob inside an archive: the archive must still hold the whole extent.
+  Result<std::unique_ptr<OpenBlob>> open_extent(const std::string& id) const {
+    auto it = m_config.blob_extents.find(id);
+    if (it == m_config.blob_extents.end()) {
+      return make_error(Errc::not_found, "blob " + id + ": not in the image");
+    }
+    const BlobExtent& e = it->second;
+    RAFS_TRY_ASSIGN(auto blob, open_file(e.file));
+    if (e.offset > blob->size || e.size > blob->size - e.offset) {
+      return make_error(Errc::corrupted, blob->name + ": blob " + id + " at " + std::to_string(e.offset) + "+" +
+                                             std::to_string(e.size) + " is beyond the end of the file (" +
+                                             std::to_string(blob->size) + " bytes)");
+    }
+    blob->name += ": blob " + id;
+    blob->base = e.offset;
+    blob->size = e.size;
+    return blob;
   }
 
   static Result<std::unique_ptr<OpenBlob>> open_file(const std::filesystem::path& path) {
@@ -138,7 +161,8 @@ Result<std::unique_ptr<BlobBackend>> open_blob_backend(const v5::Bootstrap& boot
 
 Result<std::unique_ptr<BlobBackend>> open_localfs_backend(const v5::Bootstrap& boot,
                                                           const RuntimeConfig& config) {
-  if (!boot.blobs().empty() && config.blob_file.empty() && config.blob_dir.empty()) {
+  if (!boot.blobs().empty() && config.blob_file.empty() && config.blob_dir.empty() &&
+      config.blob_extents.empty()) {
     return make_error(Errc::invalid_argument,
                       "localfs backend: neither a blob directory nor a blob file is set");
   }

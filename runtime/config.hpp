@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,14 @@ struct RegistryBackendConfig {
 
 enum class BackendType : std::uint8_t { localfs, registry };
 
+// A blob stored inside a larger file: `size` bytes at `offset` of `file`
+// (an oci-archive's member, read in place).
+struct BlobExtent {
+  std::filesystem::path file;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+};
+
 struct RuntimeConfig {
   BackendType backend = BackendType::localfs;
   RegistryBackendConfig registry; // backend == registry
@@ -47,6 +56,9 @@ struct RuntimeConfig {
   std::filesystem::path blob_dir;              // config.dir (or -D)
   std::filesystem::path blob_file;             // config.blob_file: one file for every blob id
   std::vector<std::filesystem::path> alt_dirs; // config.alt_dirs
+  // Not from JSON: blobs of an image archive by id (`rafs mount
+  // oci-archive:FILE`); when set, they are the only blobs there are.
+  std::map<std::string, BlobExtent> blob_extents;
   // device.cache: "" / "dummycache" = none; "blobcache" / "filecache" = local cache.
   bool cache_enabled = false;
   std::filesystem::path cache_dir; // config.work_dir (or --cache-dir)

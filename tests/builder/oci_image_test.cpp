@@ -14,8 +14,10 @@
 #include "builder/byte_reader.hpp"
 #include "builder/layer_stream.hpp"
 #include "builder/oci_image.hpp"
+#include "builder/oci_store.hpp"
 #include "builder/tar_source.hpp"
 #include "support/oci_maker.hpp"
+#include "support/run.hpp"
 #include "support/tar_maker.hpp"
 #include "support/temp_dir.hpp"
 
@@ -564,6 +566,63 @@ TEST_SUITE("builder::OciImage") {
     CHECK(open_error(junk).message.rfind(junk + ": not a tar archive (", 0) == 0);
     CHECK(open_error("oci:" + plain).message ==
           "oci:" + plain + ": " + plain + " is not a directory (an OCI image layout)");
+  }
+
+  TEST_CASE("a plain archive locates each member's data in place, through long names and links, a gzip one refuses") {
+    test::TempDir dir;
+    const std::string long_dir = "d/" + std::string(150, 'x');
+    const std::string long_file = long_dir + "/" + std::string(120, 'y');
+    fs::create_directories(dir / "src" / long_dir);
+    std::vector<std::uint8_t> data(5000);
+    for (std::size_t i = 0; i < data.size(); ++i) {
+      data[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    }
+    test::write_file(dir / "src" / long_file, data);
+    test::write_file(dir / "src" / "small", {'h', 'i', '\n'});
+    fs::create_hard_link(dir / "src" / long_file, dir / "src" / "hard");
+    fs::create_symlink("small", dir / "src" / "sym");
+    const std::string src = test::shell_quote((dir / "src").string());
+    for (const std::string format : {"gnu", "pax"}) {
+      CAPTURE(format);
+      const fs::path tar = dir / (format + ".tar");
+      REQUIRE(test::sh("tar --format=" + format + " -C " + src + " -cf " + test::shell_quote(tar.string()) +
+                       " d small hard sym")
+                  .exit_code == 0);
+      auto store = builder::open_archive_store(tar.string());
+      REQUIRE(store);
+      const std::vector<std::uint8_t> whole = test::read_file(tar);
+      auto bytes_at = [&](const std::string& path) {
+        auto e = (*store)->locate(path);
+        REQUIRE_MESSAGE(e, (e ? std::string() : e.error().message));
+        CHECK(e->file == tar.string());
+        REQUIRE(e->offset + e->size <= whole.size());
+        return std::vector<std::uint8_t>(whole.begin() + static_cast<std::ptrdiff_t>(e->offset),
+                                         whole.begin() + static_cast<std::ptrdiff_t>(e->offset + e->size));
+      };
+      CHECK(bytes_at(long_file) == data);
+      CHECK(bytes_at("./hard") == data);
+      CHECK(bytes_at("small") == std::vector<std::uint8_t>{'h', 'i', '\n'});
+      CHECK(bytes_at("sym") == std::vector<std::uint8_t>{'h', 'i', '\n'});
+      auto missing = (*store)->locate("nope");
+      REQUIRE_FALSE(missing);
+      CHECK(missing.error().code == Errc::not_found);
+    }
+    REQUIRE(test::sh("gzip -k " + test::shell_quote((dir / "pax.tar").string())).exit_code == 0);
+    auto gz = builder::open_archive_store((dir / "pax.tar.gz").string());
+    REQUIRE(gz);
+    auto refused = (*gz)->locate("small");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Errc::unsupported);
+    CHECK(refused.error().message ==
+          (dir / "pax.tar.gz").string() + ": a compressed archive: its members cannot be read in place");
+    // A layout's files are themselves.
+    auto layout = builder::open_dir_store((dir / "src").string());
+    REQUIRE(layout);
+    auto own = (*layout)->locate("small");
+    REQUIRE(own);
+    CHECK(own->file == (dir / "src" / "small").string());
+    CHECK(own->offset == 0);
+    CHECK(own->size == 3);
   }
 
   TEST_CASE("platforms parse as os/arch[/variant]") {

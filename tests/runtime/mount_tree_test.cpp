@@ -40,6 +40,19 @@ void create_image(const TempDir& tmp, const fs::path& layer) {
   REQUIRE(r.exit_code == 0);
 }
 
+// The three-layer OCI image as TMP/src:v1, and `umoci unpack` of it as TMP/bundle.
+OciImageSpec three_layer_source(const TempDir& tmp) {
+  OciImageSpec image;
+  image.layers = three_layers(TarFilter::gzip); // umoci 0.4.7 reads tar+gzip only
+  image.tag = "v1";
+  write_oci_layout(tmp / "src", {image});
+  RunResult u = sh("umoci unpack --image " + shell_quote((tmp / "src").string()) + ":v1 " +
+                   shell_quote((tmp / "bundle").string()));
+  INFO("umoci: " << u.out << u.err);
+  REQUIRE(u.exit_code == 0);
+  return image;
+}
+
 } // namespace
 
 TEST_SUITE("runtime::mount tree") {
@@ -86,18 +99,11 @@ TEST_SUITE("runtime::mount tree") {
 
   TEST_CASE("a `rafs convert` image of a multi-layer OCI image mounts as `umoci unpack` unpacks it") {
     TempDir tmp;
-    OciImageSpec image;
-    image.layers = three_layers(TarFilter::gzip); // umoci 0.4.7 reads tar+gzip only
-    image.tag = "v1";
-    write_oci_layout(tmp / "src", {image});
+    three_layer_source(tmp);
     RunResult r = run_rafs({"convert", (tmp / "src").string() + ":v1", "-o", (tmp / "out").string(), "-B",
                             (tmp / "image.boot").string(), "-D", tmp.path().string()});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
-    RunResult u = sh("umoci unpack --image " + shell_quote((tmp / "src").string()) + ":v1 " +
-                     shell_quote((tmp / "bundle").string()));
-    INFO("umoci: " << u.out << u.err);
-    REQUIRE(u.exit_code == 0);
     Mount m(tmp / "mnt");
     m.start_ok(tmp / "image.boot", {"-D", tmp.path().string()});
     auto diffs = compare_trees(m.path(), tmp / "bundle" / "rootfs", {true});
@@ -117,10 +123,57 @@ TEST_SUITE("runtime::mount tree") {
     CHECK(layout.unmount() == 0);
     RunResult wrong_tag = run_rafs({"mount", "oci:" + (tmp / "out").string() + ":nope", (tmp / "mnt-layout").string()});
     CHECK(wrong_tag.exit_code == 1);
-    CHECK(wrong_tag.err == "rafs: oci:" + (tmp / "out").string() + ":nope: no image with that tag\n");
-    RunResult archive = run_rafs({"mount", "oci-archive:" + (tmp / "x.tar").string(), (tmp / "mnt-layout").string()});
-    CHECK(archive.exit_code == 1);
-    CHECK(archive.err.find("an archive cannot be mounted in place") != std::string::npos);
+    CHECK(wrong_tag.err == "rafs: oci:" + (tmp / "out").string() + ":nope: no image tagged nope (tags: v1)\n");
+  }
+
+  TEST_CASE("a Nydus oci-archive mounts in place: its blobs are read at their offsets in the archive") {
+    TempDir tmp;
+    const OciImageSpec image = three_layer_source(tmp);
+    RunResult r = run_rafs({"convert", (tmp / "src").string() + ":v1", "-o", "oci-archive:" + (tmp / "img.tar").string() + ":nydus"});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    Mount m(tmp / "mnt");
+    m.start_ok("oci-archive:" + (tmp / "img.tar").string() + ":nydus", {});
+    auto diffs = compare_trees(m.path(), tmp / "bundle" / "rootfs", {true});
+    INFO(join(diffs));
+    CHECK(diffs.empty());
+    // Nothing was unpacked beside the archive.
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(tmp.path())) {
+      left.push_back(e.path().filename().string());
+    }
+    std::sort(left.begin(), left.end());
+    CHECK(left == std::vector<std::string>{"bundle", "img.tar", "mnt", "src"});
+    CHECK(m.unmount() == 0);
+
+    // A compressed archive, an unknown tag and a source image are each one line.
+    REQUIRE(sh("gzip -k " + shell_quote((tmp / "img.tar").string())).exit_code == 0);
+    const std::string gz = (tmp / "img.tar.gz").string();
+    RunResult compressed = run_rafs({"mount", "oci-archive:" + gz, (tmp / "mnt").string()});
+    CHECK(compressed.exit_code == 1);
+    CHECK(compressed.err == "rafs: " + gz + ": a compressed archive: its members cannot be read in place\n");
+    const std::string wrong = "oci-archive:" + (tmp / "img.tar").string() + ":nope";
+    RunResult wrong_tag = run_rafs({"mount", wrong, (tmp / "mnt").string()});
+    CHECK(wrong_tag.exit_code == 1);
+    CHECK(wrong_tag.err == "rafs: " + wrong + ": no image tagged nope (tags: nydus)\n");
+    const std::string plain = "oci:" + (tmp / "src").string() + ":v1";
+    RunResult not_nydus = run_rafs({"mount", plain, (tmp / "mnt").string()});
+    CHECK(not_nydus.exit_code == 1);
+    CHECK(not_nydus.err == "rafs: " + plain + ": not a Nydus image (no layer annotated "
+                           "containerd.io/snapshot/nydus-bootstrap)\n");
+    write_docker_archive(tmp / "docker.tar", {image});
+    const std::string docker = "docker-archive:" + (tmp / "docker.tar").string();
+    RunResult legacy = run_rafs({"mount", docker, (tmp / "mnt").string()});
+    CHECK(legacy.exit_code == 1);
+    CHECK(legacy.err == "rafs: " + docker + ": a docker-archive without index.json (docker before 25) cannot hold "
+                        "a Nydus image\n");
+    CHECK(!is_mounted(tmp / "mnt"));
+
+    // Converting the Nydus image again is refused at its first data blob.
+    RunResult again = run_rafs({"convert", "oci-archive:" + (tmp / "img.tar").string() + ":nydus", "-o", (tmp / "again").string()});
+    CHECK(again.exit_code == 1);
+    CHECK(again.err.find("a Nydus data blob, not a tar layer (the image is a Nydus image already)") != std::string::npos);
+    CHECK(!fs::exists(tmp / "again"));
   }
 
   TEST_CASE("the upstream fixtures mount and reproduce their .result tree and md5 sums, with and without a cache") {

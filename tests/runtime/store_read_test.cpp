@@ -207,6 +207,48 @@ TEST_SUITE("runtime::ChunkStore read") {
     }
   }
 
+  TEST_CASE("blob_extents read each blob at its offset inside a larger file, and only the blobs listed") {
+    StoreImage img = build_image(
+        {{test::tar_file("lower", test::random_bytes(3 * 0x1000, 1))}, {test::tar_file("upper", test::random_bytes(0x1800, 2))}});
+    REQUIRE(img.boot->blobs().size() == 2);
+    // Both blobs packed into one file behind 1000 bytes of junk and between junk, as an archive's members lie.
+    const fs::path packed = img.dir->path() / "packed";
+    std::vector<std::uint8_t> bytes(1000, 'J');
+    RuntimeConfig c = config_for(img, false);
+    c.blob_dir.clear();
+    for (const auto& b : img.boot->blobs()) {
+      const std::vector<std::uint8_t> blob = test::read_file(img.blob_dir / b.id);
+      c.blob_extents[b.id] = {packed, bytes.size(), blob.size()};
+      bytes.insert(bytes.end(), blob.begin(), blob.end());
+      bytes.insert(bytes.end(), 333, 'K');
+    }
+    test::write_file(packed, bytes);
+    {
+      auto store = open_store(img, c);
+      check_all_files(*store, img);
+    }
+    // A blob not listed is an error of its own files' reads only.
+    c.blob_extents.erase(img.boot->blobs()[1].id);
+    {
+      auto store = open_store(img, c);
+      CHECK(read_all(*store, img.index("/lower")) == img.files.at("/lower"));
+      std::vector<std::uint8_t> buf(0x100);
+      auto r = store->read_file(img.index("/upper"), 0, buf);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().to_errno() == EIO);
+    }
+    // An extent past the end of its file (the archive was cut) fails its reads.
+    const auto& lower_id = img.boot->blobs()[0].id;
+    c.blob_extents[lower_id].offset = bytes.size() - 10;
+    {
+      auto store = open_store(img, c);
+      std::vector<std::uint8_t> buf(0x100);
+      auto r = store->read_file(img.index("/lower"), 0, buf);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().to_errno() == EIO);
+    }
+  }
+
   TEST_CASE("reading a directory or an index out of range is invalid_argument") {
     StoreImage img = build_image({sample_layer()});
     auto store = open_store(img, config_for(img, false));
