@@ -287,6 +287,7 @@ Action setup_convert(CLI::App& app) {
       ->required();
   app.add_option("-o,--output", o->output,
                  "Where the Nydus image goes: DIR or oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:TAG], "
+                 "docker-archive:FILE[:REF] (the layout plus docker's manifest.json, as docker 25+ saves), "
                  "or docker://HOST/REPO:TAG")
       ->required();
   app.add_option("--platform", o->platform, "os/arch[/variant] to pick from a multi-platform index")

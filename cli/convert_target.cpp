@@ -23,6 +23,27 @@ void split_tag(std::string rest, std::filesystem::path& path, std::string& tag) 
   path = rest;
 }
 
+// REF of docker-archive:FILE:REF, a name as docker gives an image, whole,
+// with ":latest" added when REF has no tag ("" when there is no REF). A
+// digest names no image in an archive.
+Result<std::string> docker_repo_tag(const std::string& target, const std::string& ref) {
+  if (ref.empty()) {
+    return std::string();
+  }
+  if (ref.find('@') != std::string::npos) {
+    return make_error(Errc::invalid_argument,
+                      target + ": a docker-archive names its image REPO[:TAG], not by digest");
+  }
+  auto parsed = net::parse_image_ref(ref);
+  if (!parsed) {
+    return parsed.error().with_context(target);
+  }
+  const auto slash = ref.rfind('/');
+  const auto colon = ref.rfind(':');
+  const bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+  return tagged ? ref : ref + ":" + parsed->tag; // "latest"
+}
+
 Result<std::filesystem::path> make_staging(const std::filesystem::path& parent) {
   std::string pattern = (parent / ".rafs-convert.tmp-XXXXXX").string();
   std::vector<char> buf(pattern.begin(), pattern.end());
@@ -41,7 +62,8 @@ std::filesystem::path parent_or_dot(const std::filesystem::path& p) {
 
 ConvertTarget::ConvertTarget(ConvertTarget&& o) noexcept
     : m_kind(o.m_kind), m_layout(std::move(o.m_layout)), m_archive(std::move(o.m_archive)),
-      m_staging(std::move(o.m_staging)), m_tag(std::move(o.m_tag)), m_display(std::move(o.m_display)),
+      m_staging(std::move(o.m_staging)), m_tag(std::move(o.m_tag)), m_repo_tag(std::move(o.m_repo_tag)),
+      m_display(std::move(o.m_display)),
       m_registry(std::move(o.m_registry)), m_mount_from(std::move(o.m_mount_from)) {
   o.m_staging.clear();
 }
@@ -77,16 +99,18 @@ Result<ConvertTarget> ConvertTarget::open(const std::string& target, const std::
     t.m_layout = t.m_staging / "image";
     return t;
   }
-  if (starts_with(target, "docker-archive:")) {
-    return make_error(Errc::unsupported, target + ": a docker-archive cannot hold a Nydus image (its layers "
-                                                  "must be tars); write oci:, oci-archive: or docker://");
-  }
-  if (starts_with(target, "oci-archive:")) {
-    split_tag(target.substr(12), t.m_archive, t.m_tag);
+  const bool docker_archive = starts_with(target, "docker-archive:");
+  if (docker_archive || starts_with(target, "oci-archive:")) {
+    split_tag(target.substr(target.find(':') + 1), t.m_archive, t.m_tag);
     if (t.m_archive.empty()) {
       return make_error(Errc::invalid_argument, target + ": no archive file");
     }
     t.m_kind = Kind::archive;
+    if (docker_archive) {
+      RAFS_TRY_ASSIGN(t.m_repo_tag, docker_repo_tag(target, t.m_tag));
+      t.m_tag = t.m_repo_tag.empty() ? std::string() : t.m_repo_tag.substr(t.m_repo_tag.rfind(':') + 1);
+      t.m_kind = Kind::docker_archive;
+    }
     RAFS_TRY_ASSIGN(t.m_staging, make_staging(parent_or_dot(t.m_archive)));
     t.m_layout = t.m_staging / "image";
     return t;
@@ -105,6 +129,9 @@ Result<ConvertTarget> ConvertTarget::open(const std::string& target, const std::
 Result<std::string> ConvertTarget::finish() {
   switch (m_kind) {
   case Kind::layout: return std::string();
+  case Kind::docker_archive:
+    RAFS_TRY(builder::add_docker_manifest(m_layout, m_repo_tag));
+    [[fallthrough]];
   case Kind::archive:
     RAFS_TRY(builder::write_layout_archive(m_layout, m_archive));
     return "packed: " + m_display;

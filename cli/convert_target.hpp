@@ -1,10 +1,14 @@
 // Where `rafs convert -o TARGET` puts the Nydus image:
 //   DIR | oci:DIR[:TAG]          an OCI image layout (TAG: its ref.name)
 //   oci-archive:FILE[:TAG]       that layout as a tar
+//   docker-archive:FILE[:REF]    that layout plus docker's manifest.json, as
+//                                `docker save` (25+) writes it; REF is a
+//                                docker name ("x/y:tag"; ":latest" added when
+//                                untagged; a digest is refused). The same file
+//                                is an oci-archive too.
 //   docker://HOST/REPO:TAG       pushed to a registry
-// The image is first written as a layout (in a staging directory for the
-// last two), then packed or pushed by finish(). A docker-archive cannot
-// hold a Nydus image (its layers must be tars) and is refused.
+// The image is first written as a layout (in a staging directory beside
+// FILE, or in TMPDIR for a push), then packed or pushed by finish().
 #pragma once
 
 #include <filesystem>
@@ -30,7 +34,8 @@ public:
 
   // Where the OCI layout is written.
   const std::filesystem::path& layout_dir() const noexcept { return m_layout; }
-  // The tag given in TARGET ("" when none).
+  // The tag given in TARGET ("" when none); a docker-archive's REF gives its
+  // tag part ("nydus" of "x/y:nydus"), the layout's ref.name as docker writes it.
   const std::string& tag() const noexcept { return m_tag; }
   // What to print as the image's place ("out/", "oci-archive:f.tar", "docker://...").
   const std::string& display() const noexcept { return m_display; }
@@ -38,7 +43,7 @@ public:
   [[nodiscard]] Result<std::string> finish();
 
 private:
-  enum class Kind : std::uint8_t { layout, archive, registry };
+  enum class Kind : std::uint8_t { layout, archive, docker_archive, registry };
   ConvertTarget() = default;
 
   Kind m_kind = Kind::layout;
@@ -46,6 +51,7 @@ private:
   std::filesystem::path m_archive;
   std::filesystem::path m_staging; // removed on destruction when set
   std::string m_tag;
+  std::string m_repo_tag; // docker-archive: REF with its tag ("" = untagged)
   std::string m_display;
   std::shared_ptr<net::Registry> m_registry;
   std::string m_mount_from;

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "format/bootstrap.hpp"
+#include "support/dir_names.hpp"
 #include "support/oci_maker.hpp"
 #include "support/run.hpp"
 #include "support/tar_maker.hpp"
@@ -112,6 +113,27 @@ std::vector<std::string> paths_of(const fs::path& root) {
 }
 
 nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(read_text(p)); }
+
+// What `tar -tf` lists, in archive order.
+std::vector<std::string> tar_entries(const fs::path& archive) {
+  RunResult list = sh("tar -tf " + shell_quote(archive.string()));
+  INFO(list.err);
+  REQUIRE(list.exit_code == 0);
+  std::vector<std::string> entries;
+  std::istringstream lines(list.out);
+  for (std::string e; std::getline(lines, e);) {
+    entries.push_back(e);
+  }
+  return entries;
+}
+
+// A member of a tar parsed as JSON.
+nlohmann::json tar_json(const fs::path& archive, const std::string& member) {
+  RunResult x = sh("tar -xOf " + shell_quote(archive.string()) + " " + shell_quote(member));
+  INFO(x.err);
+  REQUIRE(x.exit_code == 0);
+  return nlohmann::json::parse(x.out);
+}
 
 } // namespace
 
@@ -402,11 +424,7 @@ TEST_SUITE("convert") {
       CHECK(r.err.find(c.expect) != std::string::npos);
       INFO(r.err);
       CHECK_FALSE(fs::exists(dir / "out"));
-      std::vector<std::string> left;
-      for (const auto& e : fs::directory_iterator(dir)) {
-        left.push_back(e.path().filename().string());
-      }
-      CHECK(left == std::vector<std::string>{"src"});
+      CHECK(names_in(dir) == std::vector<std::string>{"src"});
     }
   }
 
@@ -430,32 +448,100 @@ TEST_SUITE("convert") {
     CHECK(m["layers"].size() == 4);
     CHECK(m["layers"][3]["annotations"]["containerd.io/snapshot/nydus-bootstrap"] == "true");
     // The archive holds exactly the layout (no staging left beside it).
-    RunResult list = sh("tar -tf " + shell_quote((tmp / "img.tar").string()));
-    std::vector<std::string> entries;
-    std::istringstream lines(list.out);
-    for (std::string e; std::getline(lines, e);) {
-      entries.push_back(e);
-    }
+    const std::vector<std::string> entries = tar_entries(tmp / "img.tar");
     // blobs/, blobs/sha256/, 6 blobs (3 data, bootstrap layer, config, manifest), index.json, oci-layout.
     REQUIRE(entries.size() == 10);
     CHECK(entries[0] == "blobs/");
     CHECK(entries[1] == "blobs/sha256/");
     CHECK(entries[8] == "index.json");
     CHECK(entries[9] == "oci-layout");
-    std::vector<std::string> left;
-    for (const auto& e : fs::directory_iterator(tmp.path())) {
-      left.push_back(e.path().filename().string());
-    }
-    std::sort(left.begin(), left.end());
-    CHECK(left == std::vector<std::string>{"img.tar", "out", "src"});
+    CHECK(names_in(tmp.path()) == std::vector<std::string>{"img.tar", "out", "src"});
   }
 
-  TEST_CASE("-o docker-archive: is refused: a Nydus image's layers are not tars") {
+  TEST_CASE("-o docker-archive:FILE:REF writes the layout plus docker's manifest.json naming REF, one tar skopeo reads as docker-archive and oci-archive") {
+    using nlohmann::json;
     TempDir tmp;
     write_oci_layout(tmp / "src", {image_of(merge_layers(), "v1")});
-    RunResult r = convert({(tmp / "src").string() + ":v1", "-o", "docker-archive:" + (tmp / "d.tar").string()});
-    CHECK(r.exit_code == 1);
-    CHECK(r.err.find("a docker-archive cannot hold a Nydus image") != std::string::npos);
-    CHECK(!fs::exists(tmp / "d.tar"));
+    const std::string src = (tmp / "src").string() + ":v1";
+    const fs::path file = tmp / "d.tar";
+    RunResult r = convert({src, "-o", "docker-archive:" + file.string() + ":x/y:nydus"});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("packed: docker-archive:" + file.string() + ":x/y:nydus\n") != std::string::npos);
+    CHECK(names_in(tmp.path()) == std::vector<std::string>{"d.tar", "src"});
+
+    // blobs/, blobs/sha256/, 6 blobs (3 data, bootstrap layer, config, manifest), then the three files.
+    const std::vector<std::string> entries = tar_entries(file);
+    REQUIRE(entries.size() == 11);
+    CHECK(entries[0] == "blobs/");
+    CHECK(entries[1] == "blobs/sha256/");
+    for (std::size_t i = 2; i < 8; ++i) {
+      CHECK(entries[i].rfind("blobs/sha256/", 0) == 0);
+      CHECK(entries[i].size() == 13 + 64);
+    }
+    CHECK(std::vector<std::string>(entries.begin() + 8, entries.end()) ==
+          std::vector<std::string>{"index.json", "manifest.json", "oci-layout"});
+
+    // The OCI manifest, through skopeo's oci-archive transport: Nydus annotations kept.
+    RunResult raw = sh("skopeo inspect --raw oci-archive:" + shell_quote(file.string()));
+    INFO(raw.err);
+    REQUIRE(raw.exit_code == 0);
+    const json m = json::parse(raw.out);
+    REQUIRE(m["layers"].size() == 4);
+    CHECK(m["layers"][3]["annotations"]["containerd.io/snapshot/nydus-bootstrap"] == "true");
+
+    auto member = [](const json& descriptor) {
+      return "blobs/sha256/" + descriptor["digest"].get<std::string>().substr(7);
+    };
+    json layers = json::array();
+    for (const json& l : m["layers"]) {
+      layers.push_back(member(l));
+    }
+    const json expected = json::array(
+        {{{"Config", member(m["config"])}, {"RepoTags", json::array({"x/y:nydus"})}, {"Layers", layers}}});
+    CHECK(tar_json(file, "manifest.json") == expected);
+    const json index = tar_json(file, "index.json");
+    REQUIRE(index["manifests"].size() == 1);
+    CHECK(index["manifests"][0]["annotations"] ==
+          json{{"org.opencontainers.image.ref.name", "nydus"}, {"io.containerd.image.name", "x/y:nydus"}});
+
+    RunResult inspect = sh("skopeo inspect docker-archive:" + shell_quote(file.string()));
+    INFO(inspect.err);
+    REQUIRE(inspect.exit_code == 0);
+    CHECK(json::parse(inspect.out)["Layers"].size() == 4);
+
+    // No REF: no RepoTags and no docker name (ref.name stays the source's, as
+    // for any target without a tag). A REF without a tag gets ":latest", as
+    // docker names it.
+    struct Case {
+      std::string ref, repo_tag;
+    };
+    for (const Case& c :
+         {Case{"", ""}, Case{"x/y", "x/y:latest"}, Case{"registry:5000/x/y", "registry:5000/x/y:latest"}}) {
+      CAPTURE(c.ref);
+      const fs::path f = tmp / "other.tar";
+      RunResult o = convert({src, "-o", "docker-archive:" + f.string() + (c.ref.empty() ? "" : ":" + c.ref)});
+      INFO(o.out << o.err);
+      REQUIRE(o.exit_code == 0);
+      const json tags = c.repo_tag.empty() ? json::array() : json::array({c.repo_tag});
+      CHECK(tar_json(f, "manifest.json")[0]["RepoTags"] == tags);
+      const json top = tar_json(f, "index.json")["manifests"][0];
+      if (c.repo_tag.empty()) {
+        CHECK(top["annotations"] == json{{"org.opencontainers.image.ref.name", "v1"}});
+      } else {
+        CHECK(top["annotations"] == json{{"org.opencontainers.image.ref.name", "latest"},
+                                         {"io.containerd.image.name", c.repo_tag}});
+      }
+      fs::remove(f);
+    }
+
+    // A digest names no image in an archive: refused before any work.
+    RunResult digest = convert({src, "-o", "docker-archive:" + (tmp / "dg.tar").string() + ":x/y@sha256:" +
+                                               std::string(64, 'a')});
+    CHECK(digest.exit_code == 1);
+    CHECK(digest.err.rfind("rafs: ", 0) == 0);
+    CHECK(std::count(digest.err.begin(), digest.err.end(), '\n') == 1);
+    CHECK(digest.err.find("not by digest") != std::string::npos);
+    CHECK(names_in(tmp.path()) == std::vector<std::string>{"d.tar", "src"});
   }
 }

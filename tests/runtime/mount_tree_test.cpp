@@ -146,6 +146,19 @@ TEST_SUITE("runtime::mount tree") {
     CHECK(left == std::vector<std::string>{"bundle", "img.tar", "mnt", "src"});
     CHECK(m.unmount() == 0);
 
+    // A docker-archive as rafs (and docker 25+) writes it, selected by its docker name.
+    const std::string docker_nydus = "docker-archive:" + (tmp / "d.tar").string();
+    RunResult d = run_rafs({"convert", (tmp / "src").string() + ":v1", "-o", docker_nydus + ":x/app:nydus"});
+    INFO(d.out << d.err);
+    REQUIRE(d.exit_code == 0);
+    Mount dm(tmp / "mnt");
+    dm.start_ok(docker_nydus + ":x/app:nydus", {});
+    auto same = compare_trees(dm.path(), tmp / "bundle" / "rootfs", {true});
+    INFO(join(same));
+    CHECK(same.empty());
+    CHECK(dm.unmount() == 0);
+    fs::remove(tmp / "d.tar");
+
     // A compressed archive, an unknown tag and a source image are each one line.
     REQUIRE(sh("gzip -k " + shell_quote((tmp / "img.tar").string())).exit_code == 0);
     const std::string gz = (tmp / "img.tar.gz").string();
