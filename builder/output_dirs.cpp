@@ -172,11 +172,15 @@ void OutputDirs::remove_stale(int dir_fd, const fs::path& dir, const std::vector
       }
       if (!p.directory && S_ISREG(st.st_mode)) {
         ::unlinkat(dir_fd, name.c_str(), 0);
-      } else if (p.directory && S_ISDIR(st.st_mode)) {
+        break;
+      }
+      if (p.directory && S_ISDIR(st.st_mode)) {
         std::error_code ec; // remove_all never follows a symlink
         fs::remove_all(dir / name, ec);
+        break;
       }
-      break;
+      // The name fits, the type does not: another pattern (a file's and a
+      // staging directory's may share a prefix) may still take it.
     }
   }
 }

@@ -38,7 +38,9 @@ public:
   // Locks every directory added (shared, until this object goes), removing
   // the stale temporaries where no other run holds a lock. Best effort: a
   // directory that cannot be opened or locked is skipped (writing there
-  // fails later, with the error that matters).
+  // fails later, with the error that matters). May be called again for
+  // directories added since; one this object already holds is locked again
+  // but not cleaned up (that needs the lock exclusively).
   void claim();
 
 private:

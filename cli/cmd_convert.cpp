@@ -100,18 +100,18 @@ int run_convert(const ConvertOptions& o) {
     return k_exit_usage;
   }
   const auto start = std::chrono::steady_clock::now();
-  auto target = ConvertTarget::open(o.output, o.source, o.registry);
-  if (!target) {
-    return report(target.error());
-  }
-  const std::filesystem::path& layout_dir = target->layout_dir();
   builder::OutputDirs dirs; // held until exit; first removes what killed runs left
-  dirs.add_dir(layout_dir);
   dirs.add_file(o.bootstrap);
   dirs.add_file(o.output_json);
   if (!o.blob_dir.empty()) {
     dirs.add_blob_dir(o.blob_dir);
   }
+  auto target = ConvertTarget::open(o.output, o.source, o.registry, dirs); // may claim them
+  if (!target) {
+    return report(target.error());
+  }
+  const std::filesystem::path& layout_dir = target->layout_dir();
+  dirs.add_dir(layout_dir);
   dirs.claim();
   // Output files that are named up front are created first: an unwritable
   // path fails before any work is done.

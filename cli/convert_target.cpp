@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "builder/oci_archive_writer.hpp"
+#include "builder/output_dirs.hpp"
 #include "builder/registry_push.hpp"
 #include "net/image_ref.hpp"
 
@@ -44,8 +45,15 @@ Result<std::string> docker_repo_tag(const std::string& target, const std::string
   return tagged ? ref : ref + ":" + parsed->tag; // "latest"
 }
 
-Result<std::filesystem::path> make_staging(const std::filesystem::path& parent) {
-  std::string pattern = (parent / ".rafs-convert.tmp-XXXXXX").string();
+// A staging directory ".<name>.tmp-XXXXXX" in `parent`: the pattern
+// OutputDirs::add_dir(parent / name) removes when a killed run left it.
+// `dirs` first locks `parent` (and cleans it up), so the new directory is
+// never taken for a leftover.
+Result<std::filesystem::path> make_staging(const std::filesystem::path& parent, const std::string& name,
+                                           builder::OutputDirs& dirs) {
+  dirs.add_dir(parent / name);
+  dirs.claim();
+  std::string pattern = (parent / ("." + name + ".tmp-XXXXXX")).string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) {
@@ -76,7 +84,7 @@ ConvertTarget::~ConvertTarget() {
 }
 
 Result<ConvertTarget> ConvertTarget::open(const std::string& target, const std::string& source,
-                                          const RegistryFlags& flags) {
+                                          const RegistryFlags& flags, builder::OutputDirs& dirs) {
   ConvertTarget t;
   t.m_display = target;
   if (net::is_docker_ref(target)) {
@@ -95,7 +103,7 @@ Result<ConvertTarget> ConvertTarget::open(const std::string& target, const std::
     t.m_kind = Kind::registry;
     t.m_tag = ref.tag;
     const char* tmp = std::getenv("TMPDIR");
-    RAFS_TRY_ASSIGN(t.m_staging, make_staging(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"));
+    RAFS_TRY_ASSIGN(t.m_staging, make_staging(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "rafs-push", dirs));
     t.m_layout = t.m_staging / "image";
     return t;
   }
@@ -111,7 +119,8 @@ Result<ConvertTarget> ConvertTarget::open(const std::string& target, const std::
       t.m_tag = t.m_repo_tag.empty() ? std::string() : t.m_repo_tag.substr(t.m_repo_tag.rfind(':') + 1);
       t.m_kind = Kind::docker_archive;
     }
-    RAFS_TRY_ASSIGN(t.m_staging, make_staging(parent_or_dot(t.m_archive)));
+    dirs.add_file(t.m_archive); // the archive's own temporary file
+    RAFS_TRY_ASSIGN(t.m_staging, make_staging(parent_or_dot(t.m_archive), t.m_archive.filename().string(), dirs));
     t.m_layout = t.m_staging / "image";
     return t;
   }

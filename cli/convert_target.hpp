@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "builder/output_dirs.hpp"
 #include "cli/registry_flags.hpp"
 #include "format/error.hpp"
 
@@ -26,8 +27,11 @@ public:
   // Connects to a target registry first (so bad credentials fail before any
   // work). `source` is the convert's SOURCE: a registry on the same host
   // lends its blobs by cross-repository mount.
+  // A staging directory is made beside an archive (".FILE.tmp-XXXXXX") or
+  // in TMPDIR for a push (".rafs-push.tmp-XXXXXX"); `dirs` holds the lock
+  // on its parent and has removed what killed runs left there.
   [[nodiscard]] static Result<ConvertTarget> open(const std::string& target, const std::string& source,
-                                                  const RegistryFlags& flags);
+                                                  const RegistryFlags& flags, builder::OutputDirs& dirs);
   ConvertTarget(ConvertTarget&&) noexcept;
   ConvertTarget& operator=(ConvertTarget&&) = delete;
   ~ConvertTarget(); // removes the staging directory

@@ -433,6 +433,26 @@ TEST_SUITE("cli::faults") {
     CHECK(names_in(out) == want);
   }
 
+  TEST_CASE("convert to an archive removes a killed run's staging directory and temporary archive beside it") {
+    TempDir tmp;
+    OciImageSpec image;
+    image.layers = {{{tar_file("f", "data\n")}, TarFilter::none}};
+    image.tag = "v1";
+    write_oci_layout(tmp / "src", {image});
+    const fs::path out = tmp / "out";
+    fs::create_directories(out / ".img.tar.tmp-Ab12Cd" / "image" / "blobs"); // a killed run's staging
+    write_file(out / ".img.tar.tmp-Ab12Cd" / "image" / "blobs" / "x", {1, 2, 3});
+    write_file(out / ".img.tar.tmp-Qw34Er", {1, 2, 3}); // its half-written archive
+    write_file(out / ".other.tar.tmp-Qw34Er", {1, 2, 3});  // another output's: kept
+    for (const std::string target : {"oci-archive:", "docker-archive:"}) {
+      CAPTURE(target);
+      RunResult r = run_rafs({"convert", (tmp / "src").string(), "-o", target + (out / "img.tar").string()});
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      CHECK(names_in(out) == std::vector<std::string>{".other.tar.tmp-Qw34Er", "img.tar"});
+    }
+  }
+
   TEST_CASE("create on a full tmpfs fails with one line naming the blob being written and ENOSPC, "
             "leaving nothing") {
     TempDir tmp;
