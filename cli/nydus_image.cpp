@@ -22,7 +22,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::string_view k_bootstrap_path = "image/image.boot";
-constexpr std::uint64_t k_max_manifest = 4 << 20;
 
 struct ArchiveReadFree {
   void operator()(archive* a) const noexcept { archive_read_free(a); }

@@ -1,11 +1,11 @@
 #include "net/curl_api.hpp"
 
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+
+#include "format/shared_lib.hpp"
 
 namespace rafs::net {
 
@@ -25,14 +25,14 @@ Loaded load() {
     l.error = make_error(Errc::unsupported, why + " (registries need the libcurl4 package)");
     return std::move(l);
   };
-  // Never closed: libcurl stays for the life of the process.
-  void* lib = ::dlopen(k_library, RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) {
-    const char* e = ::dlerror();
-    return fail(e != nullptr ? e : k_library);
+  auto opened = open_shared_lib(k_library, "libcurl4");
+  if (!opened) {
+    l.error = std::move(opened).error();
+    return l;
   }
+  void* lib = *opened;
 #define RAFS_CURL_LOOKUP(name)                                                                     \
-  l.api.name = reinterpret_cast<decltype(&::name)>(::dlsym(lib, #name));                         \
+  l.api.name = reinterpret_cast<decltype(&::name)>(shared_lib_symbol(lib, #name));               \
   if (l.api.name == nullptr) {                                                                     \
     return fail(std::string(k_library) + ": no symbol " #name);                                   \
   }

@@ -62,6 +62,29 @@ TEST_SUITE("runtime::mount cli") {
     CHECK(!is_mounted(m.path()));
   }
 
+  // They cost start-up time (format/shared_lib.hpp): loaded only when used.
+  TEST_CASE("libarchive, libcrypto and libcurl are not linked, and a mount of a bootstrap never loads them") {
+    RunResult needed = sh("readelf -d " + shell_quote(RAFS_BINARY) + " | grep NEEDED");
+    REQUIRE(needed.exit_code == 0);
+    CHECK(needed.out.find("libfuse3") != std::string::npos);
+    for (const char* lib : {"libarchive", "libcrypto", "libcurl"}) {
+      CAPTURE(lib);
+      CHECK(needed.out.find(lib) == std::string::npos);
+    }
+    TempDir tmp;
+    create_image(tmp);
+    Mount m(tmp / "mnt");
+    m.start_ok(tmp / "img.boot", blob_args(tmp));
+    CHECK(slurp(m / "b") == random_bytes(200000, 2));
+    const std::string maps = slurp("/proc/" + std::to_string(*m.pid()) + "/maps");
+    CHECK(maps.find("libfuse3") != std::string::npos);
+    for (const char* lib : {"libarchive", "libcrypto", "libcurl"}) {
+      CAPTURE(lib);
+      CHECK(maps.find(lib) == std::string::npos);
+    }
+    CHECK(m.unmount() == 0);
+  }
+
   TEST_CASE("SIGTERM and SIGINT unmount and exit 0") {
     for (int sig : {SIGTERM, SIGINT}) {
       CAPTURE(sig);
