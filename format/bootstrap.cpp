@@ -25,14 +25,20 @@ bool valid_name(std::string_view n) noexcept {
 } // namespace
 
 Result<Bootstrap> Bootstrap::open(const std::filesystem::path& path) {
-  auto bytes = read_whole_file(path, k_max_bootstrap_size);
+  auto bytes = read_whole_file_huge(path, k_max_bootstrap_size);
   if (!bytes) {
     return std::move(bytes).error();
   }
-  return from_bytes(std::move(*bytes), path.string());
+  return from_buffer(std::move(*bytes), path.string());
 }
 
 Result<Bootstrap> Bootstrap::from_bytes(std::vector<std::uint8_t> bytes, std::string name) {
+  HugeBuffer copy(bytes.size());
+  std::copy(bytes.begin(), bytes.end(), copy.data());
+  return from_buffer(std::move(copy), std::move(name));
+}
+
+Result<Bootstrap> Bootstrap::from_buffer(HugeBuffer bytes, std::string name) {
   Bootstrap b;
   b.m_name = std::move(name);
   b.m_bytes = std::move(bytes);
@@ -59,7 +65,7 @@ Result<void> Bootstrap::load() {
                                           " bytes is shorter than the 8192-byte superblock");
   }
   m_sb = decode(load_record<SuperBlockRecord>(m_bytes.data()));
-  Bytes all(m_bytes);
+  Bytes all = bytes();
   RAFS_TRY(validate(m_sb, m_bytes.size(),
                     all.subspan(sizeof(SuperBlockRecord), k_sb_size - sizeof(SuperBlockRecord))));
   RAFS_TRY(load_tables());
@@ -71,7 +77,7 @@ Result<void> Bootstrap::load() {
 }
 
 Result<void> Bootstrap::load_tables() {
-  Bytes all(m_bytes);
+  Bytes all = bytes();
   auto blobs = decode_blob_table(all.subspan(m_sb.blob_table_offset, m_sb.blob_table_size));
   if (!blobs) {
     return std::move(blobs).error().with_context("blob table at offset " + hex_number(m_sb.blob_table_offset));
@@ -175,11 +181,11 @@ Result<void> Bootstrap::load_inode(std::uint32_t index) {
     return fail(index, "name or symlink target runs past the end of the file");
   }
   if (n.has_xattr()) {
-    auto size = xattr_block_size(Bytes(m_bytes).subspan(pos));
+    auto size = xattr_block_size(bytes().subspan(pos));
     if (!size) {
       return fail(index, size.error().message);
     }
-    auto decoded = decode_xattrs(Bytes(m_bytes).subspan(pos, *size));
+    auto decoded = decode_xattrs(bytes().subspan(pos, *size));
     if (!decoded) {
       return fail(index, decoded.error().message);
     }
@@ -308,7 +314,7 @@ std::vector<Xattr> Bootstrap::xattrs(std::uint32_t index) const {
   if (e.xattr_offset == 0) {
     return {};
   }
-  auto r = decode_xattrs(Bytes(m_bytes).subspan(e.xattr_offset, e.chunk_offset - e.xattr_offset));
+  auto r = decode_xattrs(bytes().subspan(e.xattr_offset, e.chunk_offset - e.xattr_offset));
   return r ? std::move(*r) : std::vector<Xattr>{}; // validated at open
 }
 

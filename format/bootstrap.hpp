@@ -21,6 +21,7 @@
 #include "format/codec.hpp"
 #include "format/digest.hpp"
 #include "format/error.hpp"
+#include "format/huge_pages.hpp"
 #include "format/inode.hpp"
 #include "format/superblock.hpp"
 #include "format/xattr.hpp"
@@ -37,7 +38,7 @@ public:
                                                     std::string name);
 
   const std::string& name() const noexcept { return m_name; }
-  Bytes bytes() const noexcept { return m_bytes; }
+  Bytes bytes() const noexcept { return {m_bytes.data(), m_bytes.size()}; }
   const SuperBlock& super_block() const noexcept { return m_sb; }
   std::uint32_t chunk_size() const noexcept { return m_sb.block_size; }
   Compressor compressor() const noexcept;
@@ -87,6 +88,7 @@ private:
   };
 
   Bootstrap() = default;
+  [[nodiscard]] static Result<Bootstrap> from_buffer(HugeBuffer bytes, std::string name);
   const Entry& entry(std::uint32_t index) const { return m_entries[index - 1]; }
   Result<void> load();
   Result<void> load_tables();
@@ -96,11 +98,11 @@ private:
   Error fail(std::uint32_t index, std::string what) const;
 
   std::string m_name;
-  std::vector<std::uint8_t> m_bytes;
+  HugeBuffer m_bytes; // huge pages: a mount reads and walks all of it at start
   SuperBlock m_sb;
   std::vector<BlobInfo> m_blobs;
   std::vector<std::uint32_t> m_prefetch;
-  std::vector<Entry> m_entries;
+  std::vector<Entry, HugePageAllocator<Entry>> m_entries;
 };
 
 } // namespace rafs::v5

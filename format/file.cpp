@@ -52,8 +52,12 @@ Result<void> pread_full(int fd, std::uint64_t offset, MutableBytes out, const st
   return {};
 }
 
-Result<std::vector<std::uint8_t>> read_whole_file(const std::filesystem::path& path,
-                                                  std::uint64_t max_size) {
+namespace {
+
+// The whole regular file at `path` (at most `max_size` bytes) read into a
+// Buffer made with its size.
+template <typename Buffer>
+Result<Buffer> read_into(const std::filesystem::path& path, std::uint64_t max_size) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     return sys_error(path.string());
@@ -71,9 +75,19 @@ Result<std::vector<std::uint8_t>> read_whole_file(const std::filesystem::path& p
                                           " bytes exceeds the limit of " +
                                           std::to_string(max_size));
   }
-  std::vector<std::uint8_t> data(size);
-  RAFS_TRY(pread_full(fd.get(), 0, data, path.string()));
+  Buffer data(size);
+  RAFS_TRY(pread_full(fd.get(), 0, MutableBytes(data.data(), data.size()), path.string()));
   return data;
+}
+
+} // namespace
+
+Result<std::vector<std::uint8_t>> read_whole_file(const std::filesystem::path& path, std::uint64_t max_size) {
+  return read_into<std::vector<std::uint8_t>>(path, max_size);
+}
+
+Result<HugeBuffer> read_whole_file_huge(const std::filesystem::path& path, std::uint64_t max_size) {
+  return read_into<HugeBuffer>(path, max_size);
 }
 
 Result<RandomAccessFile> RandomAccessFile::open(const std::filesystem::path& path) {

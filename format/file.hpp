@@ -9,6 +9,7 @@
 
 #include "format/bytes.hpp"
 #include "format/error.hpp"
+#include "format/huge_pages.hpp"
 
 namespace rafs {
 
@@ -41,6 +42,10 @@ private:
 // before allocating.
 [[nodiscard]] Result<std::vector<std::uint8_t>> read_whole_file(const std::filesystem::path& path,
                                                                 std::uint64_t max_size);
+// The same into huge-page-backed memory (format/huge_pages.hpp), for the
+// large files read at the start of a mount (a bootstrap).
+[[nodiscard]] Result<HugeBuffer> read_whole_file_huge(const std::filesystem::path& path,
+                                                      std::uint64_t max_size);
 
 // A read-only file read at offsets (thread-safe: pread).
 class RandomAccessFile {
