@@ -19,7 +19,7 @@ namespace rafs::runtime {
 class DeferredStore final : public ChunkStore {
 public:
   using Opener = std::function<Result<std::unique_ptr<ChunkStore>>()>;
-  // Runs `open` on a new thread at once.
+  // Runs `open` on a new thread at once, at the lowest priority (nice 19).
   explicit DeferredStore(Opener open);
   ~DeferredStore() override; // waits for the open, then shuts the store down
   DeferredStore(const DeferredStore&) = delete;

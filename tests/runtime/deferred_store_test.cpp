@@ -2,6 +2,9 @@
 // goes live. Reads wait for the open and then go to the store, or fail with
 // the open's error; stats are zeros until it is open.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -69,6 +72,19 @@ TEST_SUITE("runtime::deferred store") {
     CHECK(fake->prefetched == std::vector<std::uint32_t>{3, 4});
     store.shutdown();
     CHECK(shutdowns == 1);
+  }
+
+  TEST_CASE("the open runs at the lowest priority, and the caller's priority is unchanged") {
+    const int before = ::getpriority(PRIO_PROCESS, 0);
+    std::atomic<int> seen{-100};
+    std::atomic<int> shutdowns{0};
+    runtime::DeferredStore store([&]() -> Result<std::unique_ptr<runtime::ChunkStore>> {
+      seen = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+      return std::unique_ptr<runtime::ChunkStore>(std::make_unique<FakeStore>(&shutdowns));
+    });
+    REQUIRE(store.wait());
+    CHECK(seen == 19);
+    CHECK(::getpriority(PRIO_PROCESS, 0) == before);
   }
 
   TEST_CASE("a failed open fails every read with its error, and prefetch and shutdown do nothing") {
