@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <string>
 
 #include "cli/commands.hpp"
 
@@ -26,9 +27,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "rafs 0.1.0");
   std::map<CLI::App*, Action> actions;
+  // Only the subcommand named first gets its options built (all of them
+  // when none is: `rafs --help`, a typo): building every subcommand's
+  // options is a measurable part of a mount's start.
+  const std::string first = argc > 1 ? argv[1] : "";
+  const bool named = !first.empty() && first.front() != '-';
   auto add = [&](const char* name, const char* help, Action (*setup)(CLI::App&)) {
     CLI::App* sub = app.add_subcommand(name, help);
-    actions[sub] = setup(*sub);
+    if (!named || first == name) {
+      actions[sub] = setup(*sub);
+    }
   };
   add("create", "Build a RAFS v5 blob and bootstrap from one tar layer or a directory", setup_create);
   add("convert", "Convert a whole OCI image (layout, oci-archive, docker-archive) to a Nydus image",
