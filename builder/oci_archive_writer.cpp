@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/layout_json.hpp"
 #include "format/file.hpp"
 
 namespace rafs::builder {
@@ -21,7 +22,6 @@ using json = nlohmann::json;
 
 // The image's docker name in index.json, as docker 25+ and containerd write it.
 constexpr std::string_view k_image_name = "io.containerd.image.name";
-constexpr std::uint64_t k_json_cap = 4 << 20;
 
 struct ArchiveFree {
   void operator()(archive* a) const noexcept { archive_write_free(a); }
@@ -87,29 +87,6 @@ Result<void> add_entry(archive* a, const std::filesystem::path& dir, const std::
   return {};
 }
 
-// A JSON object from a layout file.
-Result<json> load_object(const std::filesystem::path& file) {
-  RAFS_TRY_ASSIGN(auto bytes, read_whole_file(file, k_json_cap));
-  json j = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
-    return make_error(Errc::corrupted, file.string() + ": not a JSON object");
-  }
-  return j;
-}
-
-// A descriptor's blob as its path in the layout, "blobs/sha256/<hex>".
-Result<std::string> member_of(const json& desc, const std::filesystem::path& file) {
-  std::string digest;
-  if (desc.is_object() && desc.contains("digest") && desc["digest"].is_string()) {
-    digest = desc["digest"].get<std::string>();
-  }
-  const std::string hex = digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : std::string();
-  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return make_error(Errc::corrupted, file.string() + ": a descriptor whose digest is not sha256:<hex>");
-  }
-  return "blobs/sha256/" + hex;
-}
-
 // Writes `j` as compact JSON in place of `file`, atomically.
 template <typename Json> Result<void> replace_json(const std::filesystem::path& file, const Json& j) {
   const std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -122,27 +99,27 @@ template <typename Json> Result<void> replace_json(const std::filesystem::path& 
 
 Result<void> add_docker_manifest(const std::filesystem::path& layout_dir, const std::string& repo_tag) {
   const std::filesystem::path index_file = layout_dir / "index.json";
-  RAFS_TRY_ASSIGN(json index, load_object(index_file));
+  RAFS_TRY_ASSIGN(json index, read_layout_json(index_file));
   json* manifests = index.contains("manifests") ? &index["manifests"] : nullptr;
   if (manifests == nullptr || !manifests->is_array() || manifests->size() != 1) {
     return make_error(Errc::corrupted,
                       index_file.string() + ": a docker-archive needs exactly one manifest listed");
   }
   json& top = (*manifests)[0];
-  RAFS_TRY_ASSIGN(std::string manifest_member, member_of(top, index_file));
+  RAFS_TRY_ASSIGN(std::string manifest_member, descriptor_blob(top, index_file.string()));
   const std::filesystem::path manifest_file = layout_dir / manifest_member;
-  RAFS_TRY_ASSIGN(json manifest, load_object(manifest_file));
+  RAFS_TRY_ASSIGN(json manifest, read_layout_json(manifest_file));
   if (!manifest.contains("config") || !manifest.contains("layers") || !manifest["layers"].is_array()) {
     return make_error(Errc::corrupted,
                       manifest_file.string() + ": not an image manifest (no config or layers)");
   }
   using ordered = nlohmann::ordered_json; // keys in docker's order
   ordered entry;
-  RAFS_TRY_ASSIGN(entry["Config"], member_of(manifest["config"], manifest_file));
+  RAFS_TRY_ASSIGN(entry["Config"], descriptor_blob(manifest["config"], manifest_file.string()));
   entry["RepoTags"] = repo_tag.empty() ? ordered::array() : ordered::array({repo_tag});
   entry["Layers"] = ordered::array();
   for (const json& layer : manifest["layers"]) {
-    RAFS_TRY_ASSIGN(std::string member, member_of(layer, manifest_file));
+    RAFS_TRY_ASSIGN(std::string member, descriptor_blob(layer, manifest_file.string()));
     entry["Layers"].push_back(std::move(member));
   }
   if (!repo_tag.empty()) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/layout_json.hpp"
 #include "format/file.hpp"
 
 namespace rafs::builder {
@@ -12,27 +13,11 @@ using json = nlohmann::json;
 
 constexpr std::uint64_t k_max_json = 4 << 20;
 
-Result<json> read_json(const std::filesystem::path& file) {
-  RAFS_TRY_ASSIGN(auto bytes, read_whole_file(file, k_max_json));
-  auto doc = json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return make_error(Errc::corrupted, file.string() + ": not a JSON object");
-  }
-  return doc;
-}
-
 // "sha256:<hex>" -> DIR/blobs/sha256/<hex>
 Result<std::filesystem::path> blob_path(const std::filesystem::path& dir, const json& descriptor,
                                         const std::string& where) {
-  if (!descriptor.is_object() || !descriptor.contains("digest") || !descriptor["digest"].is_string()) {
-    return make_error(Errc::corrupted, where + ": a descriptor without a digest");
-  }
-  const std::string digest = descriptor["digest"].get<std::string>();
-  const std::string hex = digest.substr(digest.find(':') + 1);
-  if (digest.rfind("sha256:", 0) != 0 || hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return make_error(Errc::corrupted, where + ": digest '" + digest + "' is not sha256:<hex>");
-  }
-  return dir / "blobs" / "sha256" / hex;
+  RAFS_TRY_ASSIGN(std::string member, descriptor_blob(descriptor, where));
+  return dir / member;
 }
 
 } // namespace
@@ -40,7 +25,7 @@ Result<std::filesystem::path> blob_path(const std::filesystem::path& dir, const 
 Result<PushReport> push_layout(const std::filesystem::path& dir, net::Registry& target, const std::string& tag,
                                const std::string& mount_from_repo) {
   const std::string index_name = (dir / "index.json").string();
-  RAFS_TRY_ASSIGN(json index, read_json(dir / "index.json"));
+  RAFS_TRY_ASSIGN(json index, read_layout_json(dir / "index.json"));
   if (!index.contains("manifests") || !index["manifests"].is_array() || index["manifests"].size() != 1) {
     return make_error(Errc::corrupted, index_name + ": must list exactly one manifest to push");
   }
