@@ -243,7 +243,7 @@ Result<v5::Bootstrap> open_registry_image(const MountOptions& o, runtime::Runtim
   rc.skip_verify = !o.registry.tls_verify;
   rc.ca_cert_files = options.http.ca_files;
   rc.creds = registry->credentials();
-  return v5::Bootstrap::from_bytes(std::move(fetched.bytes), o.bootstrap + ": image.boot");
+  return v5::Bootstrap::from_buffer(std::move(fetched.bytes), o.bootstrap + ": image.boot");
 }
 
 // oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REF]: a
@@ -273,7 +273,7 @@ Result<v5::Bootstrap> open_oci_image(const MountOptions& o, runtime::RuntimeConf
       }
     }
   }
-  return v5::Bootstrap::from_bytes(std::move(read.bytes), o.bootstrap + ": image.boot");
+  return v5::Bootstrap::from_buffer(std::move(read.bytes), o.bootstrap + ": image.boot");
 }
 
 bool names_oci_image(const std::string& image) {

@@ -69,7 +69,7 @@ Result<std::string> pick_from_index(const json& index, const std::string& where)
   return make_error(Errc::not_found, where + ": no image for linux/" + arch + " in the index");
 }
 
-Result<std::vector<std::uint8_t>> extract_bootstrap(const std::vector<std::uint8_t>& layer, const std::string& where) {
+Result<HugeBuffer> extract_bootstrap(const std::vector<std::uint8_t>& layer, const std::string& where) {
   std::unique_ptr<archive, ArchiveReadFree> owner(archive_read_new());
   archive* a = owner.get();
   archive_read_support_filter_all(a);
@@ -99,7 +99,7 @@ Result<std::vector<std::uint8_t>> extract_bootstrap(const std::vector<std::uint8
     return make_error(Errc::overflow, where + ": " + std::string(k_bootstrap_path) + " is larger than the cap of " +
                                           std::to_string(v5::k_max_bootstrap_size) + " bytes");
   }
-  std::vector<std::uint8_t> out(static_cast<std::size_t>(size));
+  HugeBuffer out(static_cast<std::size_t>(size));
   std::size_t got = 0;
   while (got < out.size()) {
     const la_ssize_t n = archive_read_data(a, out.data() + got, out.size() - got);

@@ -13,12 +13,13 @@
 
 #include "builder/oci_image.hpp"
 #include "format/error.hpp"
+#include "format/huge_pages.hpp"
 #include "net/registry.hpp"
 
 namespace rafs::cli {
 
 struct NydusBootstrap {
-  std::vector<std::uint8_t> bytes; // the RAFS bootstrap
+  HugeBuffer bytes; // the RAFS bootstrap (for v5::Bootstrap::from_buffer)
   std::string manifest_digest;
   std::string layer_digest; // the bootstrap layer's
 };

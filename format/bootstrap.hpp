@@ -36,6 +36,8 @@ public:
   // `name` is used in error messages (normally the file's path).
   [[nodiscard]] static Result<Bootstrap> from_bytes(std::vector<std::uint8_t> bytes,
                                                     std::string name);
+  // The same from memory already in huge pages (no copy).
+  [[nodiscard]] static Result<Bootstrap> from_buffer(HugeBuffer bytes, std::string name);
 
   const std::string& name() const noexcept { return m_name; }
   Bytes bytes() const noexcept { return {m_bytes.data(), m_bytes.size()}; }
@@ -88,7 +90,6 @@ private:
   };
 
   Bootstrap() = default;
-  [[nodiscard]] static Result<Bootstrap> from_buffer(HugeBuffer bytes, std::string name);
   const Entry& entry(std::uint32_t index) const { return m_entries[index - 1]; }
   Result<void> load();
   Result<void> load_tables();
