@@ -68,6 +68,7 @@ struct MountOptions {
   bool foreground = false;
   bool dev = false;  // device nodes usable (containers need /dev/null...)
   bool suid = false; // setuid bits honoured (containers running sudo, ping...)
+  std::uint32_t busy_poll_us = 0; // 0: no spinner (runtime/wake_spinner.hpp)
   std::vector<std::string> fuse_options;
 };
 
@@ -81,6 +82,7 @@ struct MountPlan {
   fs::path metrics;
   fs::path log_file;
   fs::path record_access;
+  std::uint32_t busy_poll_us = 0;
   std::vector<std::string> fuse_options;
 };
 
@@ -304,6 +306,7 @@ Result<MountPlan> make_plan(const MountOptions& o) {
   plan.metrics = absolute_or_empty(o.metrics);
   plan.log_file = absolute_or_empty(o.log_file);
   plan.record_access = absolute_or_empty(o.record_access);
+  plan.busy_poll_us = o.busy_poll_us;
   plan.fuse_options = {"ro,default_permissions,nodev,nosuid,fsname=rafs,subtype=rafs"};
   if (o.dev) {
     plan.fuse_options.emplace_back("dev");
@@ -331,6 +334,10 @@ Result<void> serve(const MountPlan& plan, const ReadyFn& ready) {
   fs_options.serve_xattrs =
       plan.config.enable_xattr || (boot.super_block().flags & v5::k_sb_has_xattr) != 0;
   fs_options.record_access = plan.record_access;
+  std::optional<runtime::WakeSpinner> spinner;
+  if (plan.busy_poll_us > 0) {
+    fs_options.spinner = &spinner.emplace(std::chrono::microseconds(plan.busy_poll_us));
+  }
   RAFS_TRY_ASSIGN(auto filesystem, runtime::FuseFs::create(boot, store, fs_options));
   runtime::SessionOptions session_options;
   session_options.mountpoint = plan.mountpoint;
@@ -506,6 +513,11 @@ Action setup_mount(CLI::App& app) {
   app.add_flag("-f,--foreground", o->foreground, "Stay in the foreground");
   app.add_flag("--dev", o->dev, "Honour device nodes (default nodev; a container root needs this)");
   app.add_flag("--suid", o->suid, "Honour setuid and setgid bits (default nosuid; a container root needs this)");
+  app.add_option("--busy-poll-us", o->busy_poll_us,
+                 "Keep a CPU busy (one thread at nice 19) for this long after each request, so "
+                 "requests do not wait for an idle CPU to wake up; helps on small VMs, costs CPU "
+                 "(default 0: off)")
+      ->check(CLI::Range(0, 1'000'000));
   app.add_option("-o", o->fuse_options, "FUSE mount options (e.g. allow_other), may repeat")
       ->allow_extra_args(false);
   return [o] { return run_mount(*o); };

@@ -29,6 +29,7 @@ FuseFs& self(fuse_req_t req) { return *static_cast<FuseFs*>(fuse_req_userdata(re
 // crosses into libfuse. The body replies exactly once unless it throws
 // before replying.
 template <typename F> void guarded(fuse_req_t req, F&& body) noexcept {
+  self(req).request_arrived();
   try {
     body();
   } catch (...) {
@@ -180,6 +181,15 @@ void op_read(fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t off, fuse_f
     }
     fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), *n);
   });
+}
+
+// Python's isatty() on every file it opens comes here as TCGETS: a regular
+// file answers ENOTTY, as the kernel's own filesystems do. (Without this
+// callback libfuse answers ENOSYS, which the kernel turns into ENOTTY too.)
+void op_ioctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int /*cmd*/, void* /*arg*/,
+              fuse_file_info* /*fi*/, unsigned /*flags*/, const void* /*in_buf*/,
+              std::size_t /*in_bufsz*/, std::size_t /*out_bufsz*/) {
+  guarded(req, [&] { fuse_reply_err(req, ENOTTY); });
 }
 
 void op_release(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) { fuse_reply_err(req, 0); }
@@ -366,6 +376,7 @@ fuse_lowlevel_ops make_operations() {
   ops.open = op_open;
   ops.read = op_read;
   ops.release = op_release;
+  ops.ioctl = op_ioctl;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
   ops.readdirplus = op_readdirplus;

@@ -35,6 +35,7 @@
 #include "format/error.hpp"
 #include "format/file.hpp"
 #include "runtime/chunk_store.hpp"
+#include "runtime/wake_spinner.hpp"
 
 struct fuse_lowlevel_ops;
 
@@ -45,6 +46,9 @@ struct FsOptions {
   // Non-empty: append each regular file's path, the first time it is opened,
   // to this file (created if missing), one per line, flushed per line.
   std::filesystem::path record_access;
+  // Non-null: touched by every request (see wake_spinner.hpp). Must outlive
+  // the filesystem.
+  WakeSpinner* spinner = nullptr;
 };
 
 class FuseFs {
@@ -72,6 +76,12 @@ public:
   // Notes the first open of a regular file (when recording accesses).
   void opened(std::uint32_t index);
   bool records_access() const noexcept { return !m_options.record_access.empty(); }
+  // A request arrived (keeps the busy-poll spinner going, if there is one).
+  void request_arrived() const noexcept {
+    if (m_options.spinner != nullptr) {
+      m_options.spinner->touch();
+    }
+  }
   // Set at FUSE init: open / opendir may answer ENOSYS (see above).
   void set_zero_message_open(bool files, bool dirs) noexcept {
     m_zero_open.store(files);

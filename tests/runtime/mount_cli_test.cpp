@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <sstream>
 
 #include "runtime/mount_helpers.hpp"
 
@@ -321,5 +322,71 @@ TEST_SUITE("runtime::mount cli") {
       CHECK((opts.find(",nosuid,") != std::string::npos) == !lifted);
       CHECK(m.unmount() == 0);
     }
+  }
+
+  TEST_CASE("--busy-poll-us runs one rafs-spin thread at nice 19 that sleeps between requests, and ioctls get "
+            "ENOTTY") {
+    TempDir tmp;
+    create_image(tmp);
+    // The daemon's threads named `name`: each one's /proc/PID/task/TID/stat.
+    auto threads_named = [](pid_t pid, const std::string& name) {
+      std::vector<std::string> stats;
+      for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        if (slurp(task.path() / "comm") == name + "\n") {
+          stats.push_back(slurp(task.path() / "stat"));
+        }
+      }
+      return stats;
+    };
+    // Fields of a stat line after the ")" closing the name: [0] state, [16] nice.
+    auto stat_field = [](const std::string& stat, std::size_t k) {
+      std::istringstream in(stat.substr(stat.rfind(')') + 2));
+      std::string f;
+      for (std::size_t i = 0; i <= k; ++i) {
+        in >> f;
+      }
+      return f;
+    };
+    auto switches = [](pid_t pid) { // voluntary context switches of the spinner
+      for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        if (slurp(task.path() / "comm") == "rafs-spin\n") {
+          const std::string status = slurp(task.path() / "status");
+          const auto at = status.find("voluntary_ctxt_switches:");
+          return std::stol(status.substr(at + 24));
+        }
+      }
+      return -1L;
+    };
+    {
+      Mount plain(tmp / "mnt-plain");
+      plain.start_ok(tmp / "img.boot", blob_args(tmp));
+      CHECK(threads_named(*plain.pid(), "rafs-spin").empty());
+      CHECK(plain.unmount() == 0);
+    }
+    Mount m(tmp / "mnt");
+    m.start_ok(tmp / "img.boot", {"-D", (tmp / "blobs").string(), "--busy-poll-us", "50000"});
+    const pid_t pid = *m.pid();
+    auto spinners = threads_named(pid, "rafs-spin");
+    REQUIRE(spinners.size() == 1);
+    CHECK(stat_field(spinners[0], 16) == "19");
+    // Asleep once the mount's own requests are 50 ms past.
+    CHECK(wait_until([&] { return stat_field(threads_named(pid, "rafs-spin").at(0), 0) == "S"; }));
+    const long before = switches(pid);
+    const int fd = ::open((m / "a").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    errno = 0;
+    CHECK(::isatty(fd) == 0); // an IOCTL request: the spinner wakes, spins, sleeps again
+    CHECK(errno == ENOTTY);
+    ::close(fd);
+    CHECK(wait_until([&] {
+      return switches(pid) > before && stat_field(threads_named(pid, "rafs-spin").at(0), 0) == "S";
+    }));
+    CHECK(slurp(m / "b") == random_bytes(200000, 2));
+    CHECK(m.unmount() == 0);
+    RunResult bad = run_rafs({"mount", (tmp / "img.boot").string(), (tmp / "mnt").string(), "-D",
+                              (tmp / "blobs").string(), "--busy-poll-us", "2000000"});
+    CHECK(bad.exit_code == 2); // a usage error, as for every flag's range
+    CHECK(bad.err.find("--busy-poll-us: Value 2000000 not in range 0 to 1000000") == 0);
+    CHECK(!is_mounted(tmp / "mnt"));
   }
 }

@@ -1,0 +1,74 @@
+#include "runtime/wake_spinner.hpp"
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RAFS_CPU_RELAX() _mm_pause()
+#else
+#define RAFS_CPU_RELAX() ((void)0)
+#endif
+
+namespace rafs::runtime {
+
+WakeSpinner::WakeSpinner(std::chrono::microseconds window)
+    : m_window_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()) {
+  m_thread = std::thread([this] { run(); });
+}
+
+WakeSpinner::~WakeSpinner() {
+  m_stop.store(true);
+  m_generation.fetch_add(1);
+  m_generation.notify_one();
+  m_thread.join();
+}
+
+std::int64_t WakeSpinner::now_ns() noexcept {
+  timespec t{};
+  ::clock_gettime(CLOCK_MONOTONIC, &t);
+  return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+void WakeSpinner::touch() noexcept {
+  m_last.store(now_ns());
+  // Pairs with run(): it sets m_sleeping, then reads m_last again before it
+  // waits, so either it sees this touch or this sees it sleeping.
+  if (m_sleeping.load()) {
+    m_generation.fetch_add(1);
+    m_generation.notify_one();
+  }
+}
+
+void WakeSpinner::run() {
+  // nice 19: any other runnable thread on this CPU (the application, the
+  // daemon's own workers) preempts the spinner at once.
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+  (void)::pthread_setname_np(::pthread_self(), "rafs-spin");
+  bool spinning = false;
+  while (!m_stop.load(std::memory_order_relaxed)) {
+    if (now_ns() - m_last.load() <= m_window_ns) {
+      if (!spinning) {
+        spinning = true;
+        m_periods.fetch_add(1, std::memory_order_relaxed);
+      }
+      for (int i = 0; i < 64; ++i) {
+        RAFS_CPU_RELAX();
+      }
+      continue;
+    }
+    spinning = false;
+    const std::uint32_t generation = m_generation.load();
+    m_sleeping.store(true);
+    if (now_ns() - m_last.load() > m_window_ns && !m_stop.load()) {
+      m_generation.wait(generation);
+    }
+    m_sleeping.store(false);
+  }
+}
+
+} // namespace rafs::runtime

@@ -1,0 +1,57 @@
+// WakeSpinner (runtime/wake_spinner.hpp): one spin period per burst of
+// touches, asleep between bursts, and a destructor that never hangs.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "runtime/wake_spinner.hpp"
+
+namespace {
+
+using rafs::runtime::WakeSpinner;
+using namespace std::chrono_literals;
+
+template <typename F> bool within_10s(F&& done) {
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) {
+      return false;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_SUITE("runtime::wake_spinner") {
+  TEST_CASE("untouched, the spinner sleeps and begins no spin period") {
+    WakeSpinner s(1000ms);
+    std::this_thread::sleep_for(50ms);
+    CHECK(s.sleeping());
+    CHECK(s.periods() == 0);
+  }
+
+  TEST_CASE("a touch begins exactly one spin period, which ends in sleep after the window") {
+    WakeSpinner s(20ms);
+    s.touch();
+    CHECK(within_10s([&] { return s.periods() == 1 && s.sleeping(); }));
+    std::this_thread::sleep_for(50ms); // nothing wakes it again
+    CHECK(s.periods() == 1);
+    CHECK(s.sleeping());
+    s.touch();
+    CHECK(within_10s([&] { return s.periods() == 2 && s.sleeping(); }));
+  }
+
+  TEST_CASE("the destructor ends the thread while it spins and while it sleeps") {
+    {
+      WakeSpinner spinning(std::chrono::microseconds(1'000'000'000)); // 1000 s
+      spinning.touch();
+      CHECK(within_10s([&] { return spinning.periods() == 1; }));
+    }
+    {
+      WakeSpinner asleep(1ms);
+    }
+  }
+}
