@@ -53,7 +53,7 @@ void BlobWriter::fail(Error e) {
   m_space.notify_all();
 }
 
-Result<std::uint32_t> BlobWriter::submit(std::vector<std::uint8_t> data, bool prefetch) {
+Result<std::uint32_t> BlobWriter::submit(ByteBuffer data, bool prefetch) {
   return enqueue(std::move(data), 0, prefetch);
 }
 
@@ -61,7 +61,7 @@ Result<std::uint32_t> BlobWriter::submit_zero(std::uint32_t size, bool prefetch)
   return enqueue({}, size, prefetch);
 }
 
-Result<std::uint32_t> BlobWriter::enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size,
+Result<std::uint32_t> BlobWriter::enqueue(ByteBuffer data, std::uint32_t zero_size,
                                           bool prefetch) {
   const std::size_t bytes = data.size();
   if (!m_open.jobs.empty() &&
@@ -117,13 +117,21 @@ void BlobWriter::work() {
         }
         done.size = size;
         done.digest = digest_of(m_options.digester, job.data);
-        auto compressed = compressor.compress(job.data, done.payload);
+        auto room = compressor.bound(job.data.size());
+        if (!room) {
+          fail(room.error());
+          return;
+        }
+        done.payload.resize(*room); // not zeroed: ByteBuffer
+        auto compressed = compressor.compress_into(job.data, done.payload);
         if (!compressed) {
           fail(compressed.error());
           return;
         }
-        done.compressed = *compressed;
-        if (!done.compressed) {
+        done.compressed = *compressed > 0;
+        if (done.compressed) {
+          done.payload.resize(*compressed);
+        } else {
           done.payload = std::move(job.data);
         }
         if (hole) {
@@ -242,7 +250,7 @@ Result<void> BlobWriter::finish() {
 
 Result<void> BlobWriter::close(const std::vector<std::uint32_t>& order, std::size_t listed) {
   m_region_offset = m_stats.compressed_size;
-  std::vector<std::uint8_t> payload;
+  ByteBuffer payload; // read back, then written: never needs zeroing
   std::unordered_map<std::uint64_t, std::uint32_t> copied; // main offset -> region id
   for (std::size_t k = 0; k < order.size(); ++k) {
     const std::uint32_t slot = order[k];

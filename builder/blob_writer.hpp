@@ -68,7 +68,7 @@ public:
   // Queues one chunk (at most chunk_size bytes). Returns the slot id that
   // chunk() answers for after finish(). Fails once the pipeline has failed.
   // `prefetch`: the chunk belongs to a prefetched file (prefetch region).
-  [[nodiscard]] Result<std::uint32_t> submit(std::vector<std::uint8_t> data, bool prefetch = false);
+  [[nodiscard]] Result<std::uint32_t> submit(ByteBuffer data, bool prefetch = false);
   // Queues a chunk of `size` zero bytes (a hole) without a buffer: each
   // worker hashes and compresses zeros once per size.
   [[nodiscard]] Result<std::uint32_t> submit_zero(std::uint32_t size, bool prefetch = false);
@@ -110,14 +110,14 @@ private:
   struct Job {
     std::uint32_t zero_size;        // > 0 for a hole
     bool prefetch;
-    std::vector<std::uint8_t> data; // empty for a hole
+    ByteBuffer data; // empty for a hole
   };
   struct Done {
     Digest digest{};
     std::uint32_t size = 0;
     bool compressed = false;
     bool prefetch = false;
-    std::vector<std::uint8_t> payload;
+    ByteBuffer payload;
   };
   // Consecutive slots, handed between threads as one unit.
   struct Batch {
@@ -136,7 +136,7 @@ private:
     bool placed = false;
   };
 
-  Result<std::uint32_t> enqueue(std::vector<std::uint8_t> data, std::uint32_t zero_size,
+  Result<std::uint32_t> enqueue(ByteBuffer data, std::uint32_t zero_size,
                                 bool prefetch);
   Result<void> dispatch();
   void work();

@@ -4,6 +4,7 @@
 #include <sys/sysmacros.h>
 
 #include <map>
+#include <unordered_map>
 
 #include "format/layout.hpp"
 #include "format/superblock.hpp"
@@ -91,10 +92,13 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
   }
 
   // Hard-link groups: regular files sharing FileData; ino = first index.
-  std::map<const FileData*, std::pair<std::uint32_t, std::uint32_t>> groups; // first, links
+  // FileData owned by one node alone is a group of one (most files): only
+  // shared ones go in the map.
+  auto shared = [](const Node& n) { return n.data.use_count() > 1; };
+  std::unordered_map<const FileData*, std::pair<std::uint32_t, std::uint32_t>> groups; // first, links
   for (std::uint32_t i = 1; i <= count; ++i) {
     const Node& n = *l.nodes[i - 1];
-    if (n.is_reg()) {
+    if (n.is_reg() && shared(n)) {
       auto [it, fresh] = groups.emplace(n.data.get(), std::pair{i, 0u});
       it->second.second += 1;
     }
@@ -137,7 +141,7 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
         inode.nlink += child->is_dir() ? 1u : 0u;
       }
     } else if (n.is_reg()) {
-      auto [first, links] = groups.at(n.data.get());
+      auto [first, links] = shared(n) ? groups.at(n.data.get()) : std::pair{i, 1u};
       inode.ino = first;
       inode.nlink = links;
       inode.flags |= links > 1 ? v5::k_inode_hardlink : 0;

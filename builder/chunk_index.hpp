@@ -45,6 +45,7 @@ public:
     return it == map.end() ? nullptr : &it->second;
   }
   std::size_t size() const noexcept { return m_any.size(); }
+  void reserve(std::size_t n) { m_any.reserve(n); }
 
 private:
   std::unordered_map<ChunkKey, v5::ChunkInfo, ChunkKeyHash> m_any;

@@ -86,7 +86,7 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
     const std::uint64_t end = std::min<std::uint64_t>(data.size, start + chunk_size);
     // Filled front to back: bytes are appended as blocks arrive (no zeroing
     // first); a gap before a block (a hole inside the chunk) becomes zeros.
-    std::vector<std::uint8_t> chunk;
+    ByteBuffer chunk;
     while (have) {
       if (block_len == 0 || block_off + block_len <= start) {
         RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
@@ -106,7 +106,7 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
       if (from - start < chunk.size()) {
         return make_error(Errc::corrupted, path + ": overlapping data blocks");
       }
-      chunk.resize(from - start); // zeros for a hole before this block
+      chunk.resize(from - start, 0); // zeros for a hole before this block
       chunk.insert(chunk.end(), block + (from - block_off), block + (to - block_off));
       if (block_off + block_len > end) {
         break; // the rest of this block belongs to the next chunk
@@ -114,7 +114,7 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
       RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
     }
     if (!chunk.empty()) {
-      chunk.resize(end - start); // zeros for a hole at the end of the chunk
+      chunk.resize(end - start, 0); // zeros for a hole at the end of the chunk
     }
     auto slot = chunk.empty()
                     ? writer.submit_zero(static_cast<std::uint32_t>(end - start), prefetch)
@@ -171,12 +171,13 @@ std::vector<std::uint32_t> region_order(const FileTree& layer, const PrefetchLis
   return order;
 }
 
-// Slot ids -> chunk records, once per FileData (hard links share one).
+// Slot ids -> chunk records, once per FileData (hard links share one: the
+// first visit empties its slots, so later ones, and data of lower layers,
+// have none left).
 void resolve_chunks(FileTree& layer, const BlobWriter& writer, std::uint32_t blob_number,
                     std::uint32_t chunk_size) {
-  std::unordered_set<const FileData*> seen;
   for_each_file(layer.root(), [&](FileData& d) {
-    if (!seen.insert(&d).second || d.chunk_slots.empty()) {
+    if (d.chunk_slots.empty()) {
       return;
     }
     d.chunks.reserve(d.chunk_slots.size());
@@ -241,8 +242,17 @@ Result<std::uint32_t> ImageBuilder::register_blob(const v5::BlobInfo& info, std:
   return static_cast<std::uint32_t>(m_blobs.size() - 1);
 }
 
+void ImageBuilder::index_pending_chunks() {
+  m_known.reserve(m_known.size() + m_pending_known.size());
+  for (const auto& [chunk, in_region] : m_pending_known) {
+    m_known.add(chunk, in_region);
+  }
+  m_pending_known = {};
+}
+
 Result<void> ImageBuilder::add_chunk_dict(const v5::Bootstrap& dict,
                                           const std::filesystem::path& blob_dir) {
+  index_pending_chunks();
   RAFS_TRY(same_codecs(dict, m_options, "the chunk dict"));
   std::vector<std::uint32_t> numbers;
   for (const auto& blob : dict.blobs()) {
@@ -271,6 +281,7 @@ Result<void> ImageBuilder::add_chunk_dict(const v5::Bootstrap& dict,
 
 Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& outputs,
                                             bool apply_whiteouts) {
+  index_pending_chunks();
   LayerReport report;
   const std::filesystem::path blob_target =
       !outputs.blob.empty() ? outputs.blob : outputs.blob_dir / "blob";
@@ -347,9 +358,10 @@ Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& 
     }
     m_blobs.push_back(ImageBlob{info, report.blob, false});
     m_region_built.push_back(true);
+    m_pending_known.reserve(writer.stats().chunks_stored);
     writer.for_each_stored([&](v5::ChunkInfo c, bool in_region) {
       c.blob_index = number;
-      m_known.add(c, in_region);
+      m_pending_known.emplace_back(c, in_region);
     });
   }
   overlay(m_tree, layer, apply_whiteouts ? m_options.whiteout_spec : WhiteoutSpec::none);

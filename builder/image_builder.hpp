@@ -95,10 +95,15 @@ private:
   [[nodiscard]] Result<std::uint32_t> register_blob(const v5::BlobInfo& info, std::filesystem::path file,
                                                     bool from_chunk_dict);
 
+  // Adds the last layer's stored chunks to m_known: done when the next layer
+  // (or chunk dict) needs them, never after the image's only layer.
+  void index_pending_chunks();
+
   BuildOptions m_options;
   PrefetchList m_prefetch;
   FileTree m_tree;
   ChunkIndex m_known;
+  std::vector<std::pair<v5::ChunkInfo, bool>> m_pending_known; // (chunk, in its region)
   std::vector<ImageBlob> m_blobs; // by image-wide blob number
   std::vector<bool> m_region_built; // by blob number: readahead set from a placed region
 };

@@ -13,11 +13,34 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace rafs {
 
 using Bytes = std::span<const std::uint8_t>;
 using MutableBytes = std::span<std::uint8_t>;
+
+// An allocator whose value-less construct() leaves the element uninitialised,
+// so a vector grown with resize(n) is not zeroed first (resize(n, 0) still
+// zeroes).
+template <typename T> struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U> struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() noexcept = default;
+  template <typename U> DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <typename U> void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... A> void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+};
+
+// Bytes about to be overwritten (a chunk being filled, a codec's output):
+// growing it costs no memset.
+using ByteBuffer = std::vector<std::uint8_t, DefaultInitAllocator<std::uint8_t>>;
 
 template <typename T> constexpr T load_le(const std::uint8_t* p) noexcept {
   static_assert(std::is_unsigned_v<T>);

@@ -84,76 +84,78 @@ ChunkCompressor::~ChunkCompressor() = default;
 ChunkCompressor::ChunkCompressor(ChunkCompressor&&) noexcept = default;
 ChunkCompressor& ChunkCompressor::operator=(ChunkCompressor&&) noexcept = default;
 
-Result<bool> ChunkCompressor::compress(Bytes in, std::vector<std::uint8_t>& out) {
+Result<std::size_t> ChunkCompressor::bound(std::size_t n) const {
+  switch (m_algo) {
+  case Compressor::none: return std::size_t{0};
+  case Compressor::gzip:
+    return make_error(Errc::unsupported, "gzip: compression is not supported (decode only)");
+  case Compressor::lz4_block:
+    if (n > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
+      return make_error(Errc::invalid_argument, "lz4: chunk of " + std::to_string(n) + " bytes is too large");
+    }
+    return static_cast<std::size_t>(LZ4_compressBound(static_cast<int>(n)));
+  case Compressor::zstd: {
+    const std::size_t b = ZSTD_compressBound(n);
+    if (ZSTD_isError(b)) {
+      return make_error(Errc::invalid_argument, "zstd: chunk of " + std::to_string(n) + " bytes is too large");
+    }
+    return b;
+  }
+  }
+  return make_error(Errc::invalid_argument,
+                    "unknown compressor " + std::to_string(static_cast<unsigned>(m_algo)));
+}
+
+Result<std::size_t> ChunkCompressor::compress_into(Bytes in, MutableBytes out) {
   if (!m_impl) { // moved-from object being reused
     m_impl = std::make_unique<Impl>();
   }
-  switch (m_algo) {
-  case Compressor::none: return false;
-  case Compressor::gzip:
-    return make_error(Errc::unsupported, "gzip: compression is not supported (decode only)");
-  case Compressor::lz4_block: {
-    if (in.empty()) {
-      return false;
-    }
-    if (in.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
-      return make_error(Errc::invalid_argument,
-                        "lz4: chunk of " + std::to_string(in.size()) + " bytes is too large");
-    }
+  RAFS_TRY_ASSIGN(const std::size_t need, bound(in.size()));
+  if (m_algo == Compressor::none || in.empty()) {
+    return std::size_t{0};
+  }
+  if (out.size() < need) {
+    return make_error(Errc::invalid_argument, "compression: output buffer of " + std::to_string(out.size()) +
+                                                  " bytes, " + std::to_string(need) + " needed");
+  }
+  std::size_t len = 0;
+  if (m_algo == Compressor::lz4_block) {
     if (!m_impl->lz4) {
       m_impl->lz4.reset(LZ4_createStream());
       if (!m_impl->lz4) {
         return codec_error("lz4: cannot allocate a compression state");
       }
     }
-    const int src_size = static_cast<int>(in.size());
-    const int bound = LZ4_compressBound(src_size);
-    out.resize(static_cast<std::size_t>(bound));
-    const int n = LZ4_compress_fast_extState(m_impl->lz4.get(),
-                                             reinterpret_cast<const char*>(in.data()),
-                                             reinterpret_cast<char*>(out.data()), src_size, bound, 1);
+    const int n = LZ4_compress_fast_extState(m_impl->lz4.get(), reinterpret_cast<const char*>(in.data()),
+                                             reinterpret_cast<char*>(out.data()), static_cast<int>(in.size()),
+                                             static_cast<int>(need), 1);
     if (n <= 0) {
       return codec_error("lz4: compression failed");
     }
-    const auto len = static_cast<std::size_t>(n);
-    if (len >= in.size()) {
-      return false;
-    }
-    out.resize(len);
-    return true;
-  }
-  case Compressor::zstd: {
-    if (in.empty()) {
-      return false;
-    }
+    len = static_cast<std::size_t>(n);
+  } else { // zstd
     if (!m_impl->zstd) {
       m_impl->zstd.reset(ZSTD_createCCtx());
       if (!m_impl->zstd) {
         return codec_error("zstd: cannot allocate a compression context");
       }
     }
-    const std::size_t bound = ZSTD_compressBound(in.size());
-    if (ZSTD_isError(bound)) {
-      return make_error(Errc::invalid_argument,
-                        "zstd: chunk of " + std::to_string(in.size()) + " bytes is too large");
-    }
-    out.resize(bound);
     // ZSTD_compressCCtx resets the context, applies the level and writes the
     // content size into the frame header.
-    const std::size_t n =
-        ZSTD_compressCCtx(m_impl->zstd.get(), out.data(), out.size(), in.data(), in.size(), m_level);
-    if (ZSTD_isError(n)) {
-      return codec_error(std::string("zstd: compression failed: ") + ZSTD_getErrorName(n));
+    len = ZSTD_compressCCtx(m_impl->zstd.get(), out.data(), need, in.data(), in.size(), m_level);
+    if (ZSTD_isError(len)) {
+      return codec_error(std::string("zstd: compression failed: ") + ZSTD_getErrorName(len));
     }
-    if (n >= in.size()) {
-      return false;
-    }
-    out.resize(n);
-    return true;
   }
-  }
-  return make_error(Errc::invalid_argument,
-                    "unknown compressor " + std::to_string(static_cast<unsigned>(m_algo)));
+  return len < in.size() ? len : 0;
+}
+
+Result<bool> ChunkCompressor::compress(Bytes in, std::vector<std::uint8_t>& out) {
+  RAFS_TRY_ASSIGN(const std::size_t need, bound(in.size()));
+  out.resize(need);
+  RAFS_TRY_ASSIGN(const std::size_t len, compress_into(in, out));
+  out.resize(len);
+  return len > 0;
 }
 
 // ---------------------------------------------------------------------------

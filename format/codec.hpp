@@ -37,9 +37,14 @@ public:
   ChunkCompressor& operator=(ChunkCompressor&&) noexcept;
 
   Compressor algo() const noexcept { return m_algo; }
-  // Compresses `in` into `out` (resized to the compressed length). Returns
-  // false when the result would not be smaller than the input (the caller
-  // then stores the chunk raw); `out` is then unspecified. gzip is refused.
+  // The output room compress_into() needs for `n` input bytes (0 for none).
+  // Fails for gzip (decode only) and inputs too large for the codec.
+  [[nodiscard]] Result<std::size_t> bound(std::size_t n) const;
+  // Compresses `in` into `out` (at least bound(in.size()) bytes). Returns
+  // the compressed length, or 0 when the result would not be smaller than
+  // the input (the caller then stores the chunk raw; `out` is unspecified).
+  [[nodiscard]] Result<std::size_t> compress_into(Bytes in, MutableBytes out);
+  // compress_into() with `out` resized to fit; false: store raw.
   [[nodiscard]] Result<bool> compress(Bytes in, std::vector<std::uint8_t>& out);
 
 private:

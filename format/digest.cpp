@@ -13,19 +13,21 @@ std::string_view digest_algo_name(DigestAlgo algo) noexcept {
   return "unknown";
 }
 
-Hasher::Hasher(DigestAlgo algo) : m_algo(algo) {}
+Hasher::Hasher(DigestAlgo algo) {
+  if (algo == DigestAlgo::sha256) {
+    m_sha256.emplace();
+  }
+}
 
 void Hasher::update(Bytes data) {
-  if (m_algo == DigestAlgo::sha256) {
-    m_sha256.update(data);
+  if (m_sha256) {
+    m_sha256->update(data);
   } else {
     m_blake3.update(data);
   }
 }
 
-Digest Hasher::finalize() {
-  return m_algo == DigestAlgo::sha256 ? m_sha256.finalize() : m_blake3.finalize();
-}
+Digest Hasher::finalize() { return m_sha256 ? m_sha256->finalize() : m_blake3.finalize(); }
 
 Digest digest_of(DigestAlgo algo, Bytes data) {
   if (algo == DigestAlgo::sha256) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -88,9 +89,8 @@ public:
   void update(Bytes data);
   Digest finalize(); // call once
 private:
-  DigestAlgo m_algo;
   Blake3 m_blake3;
-  Sha256 m_sha256;
+  std::optional<Sha256> m_sha256; // only for sha256: its OpenSSL context costs an allocation
 };
 
 Digest digest_of(DigestAlgo algo, Bytes data);

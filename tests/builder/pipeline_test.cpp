@@ -199,7 +199,7 @@ TEST_SUITE("pipeline") {
       BlobWriter w(o, sink);
       std::vector<std::uint32_t> slots;
       for (const auto& c : chunks) {
-        auto s = w.submit(c);
+        auto s = w.submit(rafs::ByteBuffer(c.begin(), c.end()));
         REQUIRE(s);
         slots.push_back(*s);
       }
