@@ -328,18 +328,19 @@ TEST_SUITE("runtime::mount cli") {
             "ENOTTY") {
     TempDir tmp;
     create_image(tmp);
-    // The daemon's threads named `name`: each one's /proc/PID/task/TID/stat.
+    // The daemon's threads named `name`: each one's /proc/PID/task/TID.
     auto threads_named = [](pid_t pid, const std::string& name) {
-      std::vector<std::string> stats;
+      std::vector<fs::path> tasks;
       for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
         if (slurp(task.path() / "comm") == name + "\n") {
-          stats.push_back(slurp(task.path() / "stat"));
+          tasks.push_back(task.path());
         }
       }
-      return stats;
+      return tasks;
     };
-    // Fields of a stat line after the ")" closing the name: [0] state, [16] nice.
-    auto stat_field = [](const std::string& stat, std::size_t k) {
+    // Fields of a task's stat line after the ")" closing the name: [0] state, [16] nice.
+    auto stat_field = [](const fs::path& task, std::size_t k) {
+      const std::string stat = slurp(task / "stat");
       std::istringstream in(stat.substr(stat.rfind(')') + 2));
       std::string f;
       for (std::size_t i = 0; i <= k; ++i) {
@@ -347,15 +348,9 @@ TEST_SUITE("runtime::mount cli") {
       }
       return f;
     };
-    auto switches = [](pid_t pid) { // voluntary context switches of the spinner
-      for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
-        if (slurp(task.path() / "comm") == "rafs-spin\n") {
-          const std::string status = slurp(task.path() / "status");
-          const auto at = status.find("voluntary_ctxt_switches:");
-          return std::stol(status.substr(at + 24));
-        }
-      }
-      return -1L;
+    auto switches = [](const fs::path& task) { // voluntary context switches
+      const std::string status = slurp(task / "status");
+      return std::stol(status.substr(status.find("voluntary_ctxt_switches:") + 24));
     };
     {
       Mount plain(tmp / "mnt-plain");
@@ -366,21 +361,20 @@ TEST_SUITE("runtime::mount cli") {
     Mount m(tmp / "mnt");
     m.start_ok(tmp / "img.boot", {"-D", (tmp / "blobs").string(), "--busy-poll-us", "50000"});
     const pid_t pid = *m.pid();
-    auto spinners = threads_named(pid, "rafs-spin");
+    const auto spinners = threads_named(pid, "rafs-spin");
     REQUIRE(spinners.size() == 1);
-    CHECK(stat_field(spinners[0], 16) == "19");
+    const fs::path spinner = spinners[0];
+    CHECK(stat_field(spinner, 16) == "19");
     // Asleep once the mount's own requests are 50 ms past.
-    CHECK(wait_until([&] { return stat_field(threads_named(pid, "rafs-spin").at(0), 0) == "S"; }));
-    const long before = switches(pid);
+    CHECK(wait_until([&] { return stat_field(spinner, 0) == "S"; }));
+    const long before = switches(spinner);
     const int fd = ::open((m / "a").c_str(), O_RDONLY);
     REQUIRE(fd >= 0);
     errno = 0;
     CHECK(::isatty(fd) == 0); // an IOCTL request: the spinner wakes, spins, sleeps again
     CHECK(errno == ENOTTY);
     ::close(fd);
-    CHECK(wait_until([&] {
-      return switches(pid) > before && stat_field(threads_named(pid, "rafs-spin").at(0), 0) == "S";
-    }));
+    CHECK(wait_until([&] { return switches(spinner) > before && stat_field(spinner, 0) == "S"; }));
     CHECK(slurp(m / "b") == random_bytes(200000, 2));
     CHECK(m.unmount() == 0);
     RunResult bad = run_rafs({"mount", (tmp / "img.boot").string(), (tmp / "mnt").string(), "-D",

@@ -5,23 +5,14 @@
 #include <chrono>
 #include <thread>
 
+#include "runtime/mount_helpers.hpp"
 #include "runtime/wake_spinner.hpp"
 
 namespace {
 
 using rafs::runtime::WakeSpinner;
+using rafs::test::wait_until;
 using namespace std::chrono_literals;
-
-template <typename F> bool within_10s(F&& done) {
-  const auto end = std::chrono::steady_clock::now() + 10s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) {
-      return false;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 } // namespace
 
@@ -36,19 +27,19 @@ TEST_SUITE("runtime::wake_spinner") {
   TEST_CASE("a touch begins exactly one spin period, which ends in sleep after the window") {
     WakeSpinner s(20ms);
     s.touch();
-    CHECK(within_10s([&] { return s.periods() == 1 && s.sleeping(); }));
+    CHECK(wait_until([&] { return s.periods() == 1 && s.sleeping(); }));
     std::this_thread::sleep_for(50ms); // nothing wakes it again
     CHECK(s.periods() == 1);
     CHECK(s.sleeping());
     s.touch();
-    CHECK(within_10s([&] { return s.periods() == 2 && s.sleeping(); }));
+    CHECK(wait_until([&] { return s.periods() == 2 && s.sleeping(); }));
   }
 
   TEST_CASE("the destructor ends the thread while it spins and while it sleeps") {
     {
       WakeSpinner spinning(std::chrono::microseconds(1'000'000'000)); // 1000 s
       spinning.touch();
-      CHECK(within_10s([&] { return spinning.periods() == 1; }));
+      CHECK(wait_until([&] { return spinning.periods() == 1; }));
     }
     {
       WakeSpinner asleep(1ms);
