@@ -54,21 +54,25 @@ void BlobWriter::fail(Error e) {
 }
 
 Result<std::uint32_t> BlobWriter::submit(ByteBuffer data, bool prefetch) {
-  return enqueue(std::move(data), 0, prefetch);
+  return enqueue(Job{0, prefetch, std::move(data), {}, {}});
+}
+
+Result<std::uint32_t> BlobWriter::submit_view(Bytes data, std::shared_ptr<const void> owner,
+                                              bool prefetch) {
+  return enqueue(Job{0, prefetch, {}, data, std::move(owner)});
 }
 
 Result<std::uint32_t> BlobWriter::submit_zero(std::uint32_t size, bool prefetch) {
-  return enqueue({}, size, prefetch);
+  return enqueue(Job{size, prefetch, {}, {}, {}});
 }
 
-Result<std::uint32_t> BlobWriter::enqueue(ByteBuffer data, std::uint32_t zero_size,
-                                          bool prefetch) {
-  const std::size_t bytes = data.size();
+Result<std::uint32_t> BlobWriter::enqueue(Job job) {
+  const std::size_t bytes = job.bytes().size();
   if (!m_open.jobs.empty() &&
       (m_open.bytes + bytes > k_batch_bytes || m_open.jobs.size() >= k_batch_jobs)) {
     RAFS_TRY(dispatch());
   }
-  m_open.jobs.push_back(Job{zero_size, prefetch, std::move(data)});
+  m_open.jobs.push_back(std::move(job));
   m_open.bytes += bytes;
   m_stats.chunks_submitted += 1;
   return m_next_submit++;
@@ -107,7 +111,7 @@ void BlobWriter::work() {
       Job& job = batch.jobs[k];
       Done& done = results[k];
       const bool hole = job.zero_size > 0;
-      const auto size = hole ? job.zero_size : static_cast<std::uint32_t>(job.data.size());
+      const auto size = hole ? job.zero_size : static_cast<std::uint32_t>(job.bytes().size());
       auto cached = hole ? zero_chunks.find(size) : zero_chunks.end();
       if (cached != zero_chunks.end()) {
         done = cached->second;
@@ -115,15 +119,16 @@ void BlobWriter::work() {
         if (hole) {
           job.data.assign(size, 0); // first hole of this size for this worker
         }
+        const Bytes input = job.bytes();
         done.size = size;
-        done.digest = digest_of(m_options.digester, job.data);
-        auto room = compressor.bound(job.data.size());
+        done.digest = digest_of(m_options.digester, input);
+        auto room = compressor.bound(input.size());
         if (!room) {
           fail(room.error());
           return;
         }
         done.payload.resize(*room); // not zeroed: ByteBuffer
-        auto compressed = compressor.compress_into(job.data, done.payload);
+        auto compressed = compressor.compress_into(input, done.payload);
         if (!compressed) {
           fail(compressed.error());
           return;
@@ -133,6 +138,8 @@ void BlobWriter::work() {
           done.payload.resize(*compressed);
         } else {
           done.payload = std::move(job.data);
+          done.raw = job.view;
+          done.owner = std::move(job.owner);
         }
         if (hole) {
           zero_chunks.emplace(size, done);
@@ -167,6 +174,7 @@ void BlobWriter::write_loop() {
         fail(r.error());
         return;
       }
+      done = Done{}; // frees the payload now; may unmap a window of the input
     }
     {
       std::lock_guard lock(m_mutex);
@@ -178,6 +186,7 @@ void BlobWriter::write_loop() {
 
 Result<void> BlobWriter::store(Done& done) {
   const ChunkKey key{done.digest, done.size};
+  const Bytes payload = done.bytes();
   Slot record;
   bool hit = true;
   auto region = m_region_ids.find(key);
@@ -198,26 +207,26 @@ Result<void> BlobWriter::store(Done& done) {
     v5::ChunkInfo info;
     info.block_id = done.digest;
     info.flags = done.compressed ? v5::k_chunk_compressed : 0;
-    info.compressed_size = static_cast<std::uint32_t>(done.payload.size());
+    info.compressed_size = static_cast<std::uint32_t>(payload.size());
     info.uncompressed_size = done.size;
     if (done.prefetch) { // waits in the scratch file for close()
       if (!m_scratch) {
         RAFS_TRY_ASSIGN(ScratchFile f, ScratchFile::create(m_scratch_dir));
         m_scratch.emplace(std::move(f));
       }
-      RAFS_TRY_ASSIGN(info.compressed_offset, m_scratch->append(done.payload));
+      RAFS_TRY_ASSIGN(info.compressed_offset, m_scratch->append(payload));
       record.place = Place::region;
       record.region_id = static_cast<std::uint32_t>(m_region.size());
       m_region.push_back(RegionChunk{info, false});
       m_region_ids.emplace(key, record.region_id);
     } else {
-      RAFS_TRY(m_sink.write(done.payload));
-      m_blob_hash.update(done.payload);
+      RAFS_TRY(m_sink.write(payload));
+      m_blob_hash.update(payload);
       info.compressed_offset = m_stats.compressed_size;
       info.uncompressed_offset = m_stats.uncompressed_size;
       info.index = static_cast<std::uint32_t>(m_stats.chunks_stored);
       m_stats.chunks_stored += 1;
-      m_stats.compressed_size += done.payload.size();
+      m_stats.compressed_size += payload.size();
       m_stats.uncompressed_size += done.size;
       m_stored.emplace(key, info);
       record.info = info;

@@ -69,6 +69,11 @@ public:
   // chunk() answers for after finish(). Fails once the pipeline has failed.
   // `prefetch`: the chunk belongs to a prefetched file (prefetch region).
   [[nodiscard]] Result<std::uint32_t> submit(ByteBuffer data, bool prefetch = false);
+  // Queues a chunk that is not copied: `data` stays valid while `owner` is
+  // held (a window of a mapped input file), which the writer drops once the
+  // chunk is written.
+  [[nodiscard]] Result<std::uint32_t> submit_view(Bytes data, std::shared_ptr<const void> owner,
+                                                  bool prefetch = false);
   // Queues a chunk of `size` zero bytes (a hole) without a buffer: each
   // worker hashes and compresses zeros once per size.
   [[nodiscard]] Result<std::uint32_t> submit_zero(std::uint32_t size, bool prefetch = false);
@@ -110,7 +115,10 @@ private:
   struct Job {
     std::uint32_t zero_size;        // > 0 for a hole
     bool prefetch;
-    ByteBuffer data; // empty for a hole
+    ByteBuffer data; // empty for a hole or a view
+    Bytes view;      // the chunk's bytes when `owner` is set
+    std::shared_ptr<const void> owner;
+    Bytes bytes() const { return owner ? view : Bytes(data); }
   };
   struct Done {
     Digest digest{};
@@ -118,6 +126,9 @@ private:
     bool compressed = false;
     bool prefetch = false;
     ByteBuffer payload;
+    Bytes raw; // a view stored uncompressed: its bytes, kept by `owner`
+    std::shared_ptr<const void> owner;
+    Bytes bytes() const { return owner ? raw : Bytes(payload); }
   };
   // Consecutive slots, handed between threads as one unit.
   struct Batch {
@@ -136,8 +147,7 @@ private:
     bool placed = false;
   };
 
-  Result<std::uint32_t> enqueue(ByteBuffer data, std::uint32_t zero_size,
-                                bool prefetch);
+  Result<std::uint32_t> enqueue(Job job);
   Result<void> dispatch();
   void work();
   void write_loop();

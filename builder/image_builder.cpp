@@ -86,7 +86,10 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
     const std::uint64_t end = std::min<std::uint64_t>(data.size, start + chunk_size);
     // Filled front to back: bytes are appended as blocks arrive (no zeroing
     // first); a gap before a block (a hole inside the chunk) becomes zeros.
+    // A chunk inside one block of a mapped input is not copied at all.
     ByteBuffer chunk;
+    Bytes view;
+    std::shared_ptr<const void> view_owner;
     while (have) {
       if (block_len == 0 || block_off + block_len <= start) {
         RAFS_TRY_ASSIGN(have, reader.next_block(block, block_len, block_off));
@@ -100,14 +103,24 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
       }
       const std::uint64_t from = std::max(start, block_off);
       const std::uint64_t to = std::min(end, block_off + block_len);
-      if (chunk.empty()) {
-        chunk.reserve(end - start);
-      }
-      if (from - start < chunk.size()) {
+      if (view_owner || from - start < chunk.size()) {
         return make_error(Errc::corrupted, path + ": overlapping data blocks");
       }
-      chunk.resize(from - start, 0); // zeros for a hole before this block
-      chunk.insert(chunk.end(), block + (from - block_off), block + (to - block_off));
+      if (from == start && to == end && chunk.capacity() == 0) {
+        view_owner = reader.block_owner();
+        view = Bytes(block + (from - block_off), to - from);
+      }
+      if (!view_owner) {
+        if (chunk.capacity() == 0) {
+          chunk.reserve(end - start);
+        }
+        chunk.resize(from - start, 0); // zeros for a hole before this block
+        // resize + memcpy: a ByteBuffer's insert() would copy byte by byte
+        // through its allocator's construct().
+        const std::size_t at = chunk.size();
+        chunk.resize(at + (to - from));
+        std::memcpy(chunk.data() + at, block + (from - block_off), to - from);
+      }
       if (block_off + block_len > end) {
         break; // the rest of this block belongs to the next chunk
       }
@@ -116,9 +129,9 @@ Result<void> chunk_file(DataReader& reader, FileData& data, std::uint32_t chunk_
     if (!chunk.empty()) {
       chunk.resize(end - start, 0); // zeros for a hole at the end of the chunk
     }
-    auto slot = chunk.empty()
-                    ? writer.submit_zero(static_cast<std::uint32_t>(end - start), prefetch)
-                    : writer.submit(std::move(chunk), prefetch);
+    auto slot = view_owner     ? writer.submit_view(view, std::move(view_owner), prefetch)
+                : chunk.empty() ? writer.submit_zero(static_cast<std::uint32_t>(end - start), prefetch)
+                                : writer.submit(std::move(chunk), prefetch);
     if (!slot) {
       return std::move(slot).error();
     }

@@ -14,6 +14,10 @@ public:
   // The next unread piece of the stream, in the reader's own buffer (no
   // copy): valid until the next call of read() or view(). Empty at the end.
   [[nodiscard]] virtual Result<Bytes> view() = 0;
+  // What keeps the bytes of the last view() valid and unchanged while it is
+  // held, even after later calls (a mapped window); null when the reader
+  // reuses them (its buffers).
+  virtual std::shared_ptr<const void> view_owner() const { return nullptr; }
 };
 
 // `buffers` buffers of `buffer_size` bytes bound the memory. Errors of

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ public:
   // `offset`; returns false at the end of the file's data.
   [[nodiscard]] virtual Result<bool> next_block(const std::uint8_t*& data, std::size_t& len,
                                                 std::uint64_t& offset) = 0;
+  // What keeps the last block's bytes valid while it is held, past the next
+  // call (a mapped input file), so they can be used without a copy; null
+  // when they are only valid until the next call.
+  virtual std::shared_ptr<const void> block_owner() const { return nullptr; }
 };
 
 // A stream of entries (tar order, or sorted directory walk).

@@ -27,6 +27,19 @@ public:
   archive* a = nullptr;
   std::string entry;
   const std::optional<Error>* stream_error = nullptr;
+  // The stream's current piece and its owner (TarSource::read_callback).
+  Bytes piece;
+  std::shared_ptr<const void> piece_owner;
+  const std::uint8_t* last = nullptr;
+  std::size_t last_len = 0;
+  std::shared_ptr<const void> block_owner() const override {
+    // libarchive hands out pointers into the current piece, or into its own
+    // buffer when a block straddled two pieces.
+    if (piece_owner && last >= piece.data() && last + last_len <= piece.data() + piece.size()) {
+      return piece_owner;
+    }
+    return nullptr;
+  }
   Result<bool> next_block(const std::uint8_t*& data, std::size_t& len, std::uint64_t& offset) override {
     const void* buf = nullptr;
     size_t size = 0;
@@ -45,6 +58,8 @@ public:
     data = static_cast<const std::uint8_t*>(buf);
     len = size;
     offset = static_cast<std::uint64_t>(off);
+    last = data;
+    last_len = len;
     return true;
   }
 };
@@ -153,6 +168,8 @@ private:
       return -1;
     }
     *buf = piece->data();
+    src->m_data.piece = *piece;
+    src->m_data.piece_owner = src->m_stream->view_owner();
     return static_cast<la_ssize_t>(piece->size());
   }
 
@@ -280,7 +297,13 @@ Result<std::unique_ptr<Source>> open_source(std::unique_ptr<ByteReader> tar, boo
 
 } // namespace
 
-Result<std::unique_ptr<Source>> open_tar_source(const std::string& path) {
+Result<std::unique_ptr<Source>> open_tar_source(const std::string& path, std::size_t map_window) {
+  RAFS_TRY_ASSIGN(auto mapped, map_plain_tar(path, map_window));
+  if (mapped) {
+    auto src = std::make_unique<TarSource>(std::move(mapped), true);
+    RAFS_TRY(src->open());
+    return std::unique_ptr<Source>(std::move(src));
+  }
   RAFS_TRY_ASSIGN(auto stream, LayerStream::open(path));
   return open_source(std::move(stream), true);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "builder/byte_reader.hpp"
+#include "builder/mapped_tar.hpp"
 #include "builder/source_entry.hpp"
 
 namespace rafs::builder {
@@ -13,8 +14,10 @@ namespace rafs::builder {
 // "-" reads stdin. Returns the source ready for next(). Nothing checks this
 // file's bytes, so a tar that stops at an entry boundary without an
 // end-of-archive block is an error ("NAME: truncated: ..."), not a shorter
-// layer.
-[[nodiscard]] Result<std::unique_ptr<Source>> open_tar_source(const std::string& path);
+// layer. A plain tar in a regular file is memory-mapped, `map_window`
+// bytes at a time (builder/mapped_tar.hpp), and its chunks are not copied.
+[[nodiscard]] Result<std::unique_ptr<Source>> open_tar_source(const std::string& path,
+                                                              std::size_t map_window = k_map_window);
 
 // The entries of a plain tar stream, e.g. a LayerStream (possibly under a
 // verifying reader). Messages and name() use tar->name(); bytes_read() is
