@@ -121,7 +121,6 @@ void BlobWriter::work() {
         }
         const Bytes input = job.bytes();
         done.size = size;
-        done.digest = digest_of(m_options.digester, input);
         auto room = compressor.bound(input.size());
         if (!room) {
           fail(room.error());
@@ -133,6 +132,10 @@ void BlobWriter::work() {
           fail(compressed.error());
           return;
         }
+        // Hashed after compression: the codec's sequential pass brings the
+        // input into the cache, and BLAKE3's 16 interleaved streams then
+        // read it from there (the other way round, BLAKE3 stalled on memory).
+        done.digest = digest_of(m_options.digester, input);
         done.compressed = *compressed > 0;
         if (done.compressed) {
           done.payload.resize(*compressed);
