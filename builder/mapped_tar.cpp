@@ -53,6 +53,9 @@ public:
   Result<std::size_t> read(MutableBytes out) override {
     if (m_pos == m_current.size()) {
       RAFS_TRY(next_window());
+      if (m_current.empty()) {
+        return std::size_t{0}; // the end (no window to copy from)
+      }
     }
     const std::size_t n = std::min(out.size(), m_current.size() - m_pos);
     std::memcpy(out.data(), m_current.data() + m_pos, n);
