@@ -54,20 +54,20 @@ void BlobWriter::fail(Error e) {
 }
 
 Result<std::uint32_t> BlobWriter::submit(ByteBuffer data, bool prefetch) {
-  return enqueue(Job{0, prefetch, std::move(data), {}, {}});
+  return enqueue(Job{0, prefetch, {std::move(data), {}, {}}});
 }
 
 Result<std::uint32_t> BlobWriter::submit_view(Bytes data, std::shared_ptr<const void> owner,
                                               bool prefetch) {
-  return enqueue(Job{0, prefetch, {}, data, std::move(owner)});
+  return enqueue(Job{0, prefetch, {{}, data, std::move(owner)}});
 }
 
 Result<std::uint32_t> BlobWriter::submit_zero(std::uint32_t size, bool prefetch) {
-  return enqueue(Job{size, prefetch, {}, {}, {}});
+  return enqueue(Job{size, prefetch, {}});
 }
 
 Result<std::uint32_t> BlobWriter::enqueue(Job job) {
-  const std::size_t bytes = job.bytes().size();
+  const std::size_t bytes = job.data.bytes().size();
   if (!m_open.jobs.empty() &&
       (m_open.bytes + bytes > k_batch_bytes || m_open.jobs.size() >= k_batch_jobs)) {
     RAFS_TRY(dispatch());
@@ -111,23 +111,23 @@ void BlobWriter::work() {
       Job& job = batch.jobs[k];
       Done& done = results[k];
       const bool hole = job.zero_size > 0;
-      const auto size = hole ? job.zero_size : static_cast<std::uint32_t>(job.bytes().size());
+      const auto size = hole ? job.zero_size : static_cast<std::uint32_t>(job.data.bytes().size());
       auto cached = hole ? zero_chunks.find(size) : zero_chunks.end();
       if (cached != zero_chunks.end()) {
         done = cached->second;
       } else {
         if (hole) {
-          job.data.assign(size, 0); // first hole of this size for this worker
+          job.data.own.assign(size, 0); // first hole of this size for this worker
         }
-        const Bytes input = job.bytes();
+        const Bytes input = job.data.bytes();
         done.size = size;
         auto room = compressor.bound(input.size());
         if (!room) {
           fail(room.error());
           return;
         }
-        done.payload.resize(*room); // not zeroed: ByteBuffer
-        auto compressed = compressor.compress_into(input, done.payload);
+        done.payload.own.resize(*room); // not zeroed: ByteBuffer
+        auto compressed = compressor.compress_into(input, done.payload.own);
         if (!compressed) {
           fail(compressed.error());
           return;
@@ -138,11 +138,9 @@ void BlobWriter::work() {
         done.digest = digest_of(m_options.digester, input);
         done.compressed = *compressed > 0;
         if (done.compressed) {
-          done.payload.resize(*compressed);
+          done.payload.own.resize(*compressed);
         } else {
           done.payload = std::move(job.data);
-          done.raw = job.view;
-          done.owner = std::move(job.owner);
         }
         if (hole) {
           zero_chunks.emplace(size, done);
@@ -189,7 +187,7 @@ void BlobWriter::write_loop() {
 
 Result<void> BlobWriter::store(Done& done) {
   const ChunkKey key{done.digest, done.size};
-  const Bytes payload = done.bytes();
+  const Bytes payload = done.payload.bytes();
   Slot record;
   bool hit = true;
   auto region = m_region_ids.find(key);

@@ -112,23 +112,24 @@ public:
   const std::string& blob_id() const noexcept { return m_blob_id; }
 
 private:
-  struct Job {
-    std::uint32_t zero_size;        // > 0 for a hole
-    bool prefetch;
-    ByteBuffer data; // empty for a hole or a view
-    Bytes view;      // the chunk's bytes when `owner` is set
+  // A chunk's bytes: its own buffer, or a view that `owner` keeps valid.
+  struct ChunkBytes {
+    ByteBuffer own;
+    Bytes view;
     std::shared_ptr<const void> owner;
-    Bytes bytes() const { return owner ? view : Bytes(data); }
+    Bytes bytes() const { return owner ? view : Bytes(own); }
+  };
+  struct Job {
+    std::uint32_t zero_size; // > 0 for a hole (no bytes)
+    bool prefetch;
+    ChunkBytes data;
   };
   struct Done {
     Digest digest{};
     std::uint32_t size = 0;
     bool compressed = false;
     bool prefetch = false;
-    ByteBuffer payload;
-    Bytes raw; // a view stored uncompressed: its bytes, kept by `owner`
-    std::shared_ptr<const void> owner;
-    Bytes bytes() const { return owner ? raw : Bytes(payload); }
+    ChunkBytes payload; // compressed into `own`, or the job's bytes stored raw
   };
   // Consecutive slots, handed between threads as one unit.
   struct Batch {

@@ -40,38 +40,37 @@ public:
   }
 
   Result<Bytes> view() override {
-    if (m_pos < m_current.size()) { // the rest of the window read() started
-      Bytes rest = m_current.subspan(m_pos);
-      m_pos = m_current.size();
-      return rest;
+    if (m_pos == current().size()) {
+      RAFS_TRY(next_window());
     }
-    RAFS_TRY(next_window());
-    m_pos = m_current.size();
-    return m_current;
+    Bytes rest = current().subspan(m_pos); // all of a new window, or what read() left of this one
+    m_pos = current().size();
+    return rest;
   }
 
   Result<std::size_t> read(MutableBytes out) override {
-    if (m_pos == m_current.size()) {
+    if (m_pos == current().size()) {
       RAFS_TRY(next_window());
-      if (m_current.empty()) {
+      if (!m_map) {
         return std::size_t{0}; // the end (no window to copy from)
       }
     }
-    const std::size_t n = std::min(out.size(), m_current.size() - m_pos);
-    std::memcpy(out.data(), m_current.data() + m_pos, n);
+    const std::size_t n = std::min(out.size(), current().size() - m_pos);
+    std::memcpy(out.data(), current().data() + m_pos, n);
     m_pos += n;
     return n;
   }
 
   std::shared_ptr<const void> view_owner() const override { return m_map; }
   std::string name() const override { return m_name; }
-  std::uint64_t raw_bytes_read() const override { return m_offset - (m_current.size() - m_pos); }
+  std::uint64_t raw_bytes_read() const override { return m_offset - (current().size() - m_pos); }
 
 private:
-  // Maps the next window (the previous one is unmapped first); empty at the end.
+  Bytes current() const { return m_map ? m_map->bytes() : Bytes{}; }
+
+  // Maps the next window (the previous one is unmapped first); none at the end.
   Result<void> next_window() {
     m_map.reset();
-    m_current = {};
     m_pos = 0;
     if (m_offset == m_size) {
       return {};
@@ -82,7 +81,7 @@ private:
     if (p == MAP_FAILED) {
       return sys_error(m_name);
     }
-    m_map = std::make_shared<const Window>(p, len);
+    auto window = std::make_shared<const Window>(p, len);
     // Touching a page past the end of a file that shrank would raise
     // SIGBUS: check the size once the window is mapped.
     struct stat st{};
@@ -90,12 +89,11 @@ private:
       return sys_error(m_name);
     }
     if (static_cast<std::uint64_t>(st.st_size) < m_offset + len) {
-      m_map.reset(); // nobody else holds it yet
       return make_error(Errc::io, m_name + ": file shrank while being read");
     }
     ::posix_fadvise(m_fd.get(), static_cast<off_t>(m_offset + len), static_cast<off_t>(m_window),
                     POSIX_FADV_WILLNEED);
-    m_current = m_map->bytes();
+    m_map = std::move(window);
     m_offset += len;
     return {};
   }
@@ -104,10 +102,9 @@ private:
   const std::string m_name;
   const std::uint64_t m_size;
   const std::size_t m_window;
-  std::shared_ptr<const Window> m_map;
-  Bytes m_current;          // the mapped window
-  std::size_t m_pos = 0;    // of m_current, handed out so far
-  std::uint64_t m_offset = 0; // file offset after m_current
+  std::shared_ptr<const Window> m_map; // the current window; null before the first and at the end
+  std::size_t m_pos = 0;               // of the current window, handed out so far
+  std::uint64_t m_offset = 0;          // file offset after the current window
 };
 
 } // namespace
