@@ -221,8 +221,8 @@ Result<void> BlobWriter::store(Done& done) {
       m_region.push_back(RegionChunk{info, false});
       m_region_ids.emplace(key, record.region_id);
     } else {
+      m_blob_hash.update(payload); // first: the sink's copy then reads cached bytes
       RAFS_TRY(m_sink.write(payload));
-      m_blob_hash.update(payload);
       info.compressed_offset = m_stats.compressed_size;
       info.uncompressed_offset = m_stats.uncompressed_size;
       info.index = static_cast<std::uint32_t>(m_stats.chunks_stored);
@@ -291,8 +291,8 @@ Result<void> BlobWriter::close(const std::vector<std::uint32_t>& order, std::siz
     }
     payload.resize(r.info.compressed_size);
     RAFS_TRY(m_scratch->read_at(r.info.compressed_offset, payload));
-    RAFS_TRY(m_sink.write(payload));
     m_blob_hash.update(payload);
+    RAFS_TRY(m_sink.write(payload));
     r.info.compressed_offset = m_stats.compressed_size;
     r.info.uncompressed_offset = m_stats.uncompressed_size;
     r.info.index = static_cast<std::uint32_t>(m_stats.chunks_stored);

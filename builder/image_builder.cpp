@@ -56,7 +56,9 @@ private:
     return Error{Errc::io, "write " + m_name + ": " + std::strerror(err), err};
   }
 
-  static constexpr std::size_t k_capacity = 4 << 20;
+  // Small enough that the kernel's copy into the page cache reads bytes still
+  // in the CPU's cache (with 4 MiB, a 100k-small-files layer took 15% longer).
+  static constexpr std::size_t k_capacity = 256 << 10;
   static constexpr std::size_t k_direct = 256 << 10;
   AtomicFile& m_file;
   std::string m_name;
