@@ -69,6 +69,7 @@ struct MountOptions {
   bool dev = false;  // device nodes usable (containers need /dev/null...)
   bool suid = false; // setuid bits honoured (containers running sudo, ping...)
   std::uint32_t busy_poll_us = 0; // 0: no spinner (runtime/wake_spinner.hpp)
+  std::uint32_t poll_idle_ms = 20; // 0: no wake-latency hold (runtime/wake_latency.hpp)
   std::vector<std::string> fuse_options;
 };
 
@@ -83,6 +84,7 @@ struct MountPlan {
   fs::path log_file;
   fs::path record_access;
   std::uint32_t busy_poll_us = 0;
+  std::uint32_t poll_idle_ms = 0;
   std::vector<std::string> fuse_options;
 };
 
@@ -307,6 +309,7 @@ Result<MountPlan> make_plan(const MountOptions& o) {
   plan.log_file = absolute_or_empty(o.log_file);
   plan.record_access = absolute_or_empty(o.record_access);
   plan.busy_poll_us = o.busy_poll_us;
+  plan.poll_idle_ms = o.poll_idle_ms;
   plan.fuse_options = {"ro,default_permissions,nodev,nosuid,fsname=rafs,subtype=rafs"};
   if (o.dev) {
     plan.fuse_options.emplace_back("dev");
@@ -337,6 +340,10 @@ Result<void> serve(const MountPlan& plan, const ReadyFn& ready) {
   std::optional<runtime::WakeSpinner> spinner;
   if (plan.busy_poll_us > 0) {
     fs_options.spinner = &spinner.emplace(std::chrono::microseconds(plan.busy_poll_us));
+  }
+  std::optional<runtime::WakeLatencyHold> latency_hold;
+  if (plan.poll_idle_ms > 0) {
+    fs_options.latency_hold = &latency_hold.emplace(std::chrono::milliseconds(plan.poll_idle_ms));
   }
   RAFS_TRY_ASSIGN(auto filesystem, runtime::FuseFs::create(boot, store, fs_options));
   runtime::SessionOptions session_options;
@@ -518,6 +525,12 @@ Action setup_mount(CLI::App& app) {
                  "requests do not wait for an idle CPU to wake up; helps on small VMs, costs CPU "
                  "(default 0: off)")
       ->check(CLI::Range(0, 1'000'000));
+  app.add_option("--poll-idle-ms", o->poll_idle_ms,
+                 "While requests arrive and this long after the last, ask the kernel to keep idle "
+                 "CPUs polling instead of halting (PM QoS, /dev/cpu_dma_latency; needs root), so "
+                 "each request's wake-ups are fast; costs power while requests flow (0: off)")
+      ->check(CLI::Range(0, 60'000))
+      ->capture_default_str();
   app.add_option("-o", o->fuse_options, "FUSE mount options (e.g. allow_other), may repeat")
       ->allow_extra_args(false);
   return [o] { return run_mount(*o); };

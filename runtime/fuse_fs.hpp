@@ -35,6 +35,7 @@
 #include "format/error.hpp"
 #include "format/file.hpp"
 #include "runtime/chunk_store.hpp"
+#include "runtime/wake_latency.hpp"
 #include "runtime/wake_spinner.hpp"
 
 struct fuse_lowlevel_ops;
@@ -49,6 +50,9 @@ struct FsOptions {
   // Non-null: touched by every request (see wake_spinner.hpp). Must outlive
   // the filesystem.
   WakeSpinner* spinner = nullptr;
+  // Non-null: touched by every request (see wake_latency.hpp). Must outlive
+  // the filesystem.
+  WakeLatencyHold* latency_hold = nullptr;
 };
 
 class FuseFs {
@@ -76,10 +80,14 @@ public:
   // Notes the first open of a regular file (when recording accesses).
   void opened(std::uint32_t index);
   bool records_access() const noexcept { return !m_options.record_access.empty(); }
-  // A request arrived (keeps the busy-poll spinner going, if there is one).
+  // A request arrived (keeps the spinner and the wake-latency hold going,
+  // where there are).
   void request_arrived() const noexcept {
     if (m_options.spinner != nullptr) {
       m_options.spinner->touch();
+    }
+    if (m_options.latency_hold != nullptr) {
+      m_options.latency_hold->touch();
     }
   }
   // Set at FUSE init: open / opendir may answer ENOSYS (see above).

@@ -5,7 +5,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <ctime>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -13,6 +12,8 @@
 #else
 #define RAFS_CPU_RELAX() ((void)0)
 #endif
+
+#include "runtime/monotonic_ns.hpp"
 
 namespace rafs::runtime {
 
@@ -28,14 +29,8 @@ WakeSpinner::~WakeSpinner() {
   m_thread.join();
 }
 
-std::int64_t WakeSpinner::now_ns() noexcept {
-  timespec t{};
-  ::clock_gettime(CLOCK_MONOTONIC, &t);
-  return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
-}
-
 void WakeSpinner::touch() noexcept {
-  m_last.store(now_ns());
+  m_last.store(monotonic_ns());
   // Pairs with run(): it sets m_sleeping, then reads m_last again before it
   // waits, so either it sees this touch or this sees it sleeping.
   if (m_sleeping.load()) {
@@ -51,7 +46,7 @@ void WakeSpinner::run() {
   (void)::pthread_setname_np(::pthread_self(), "rafs-spin");
   bool spinning = false;
   while (!m_stop.load(std::memory_order_relaxed)) {
-    if (now_ns() - m_last.load() <= m_window_ns) {
+    if (monotonic_ns() - m_last.load() <= m_window_ns) {
       if (!spinning) {
         spinning = true;
         m_periods.fetch_add(1, std::memory_order_relaxed);
@@ -64,7 +59,7 @@ void WakeSpinner::run() {
     spinning = false;
     const std::uint32_t generation = m_generation.load();
     m_sleeping.store(true);
-    if (now_ns() - m_last.load() > m_window_ns && !m_stop.load()) {
+    if (monotonic_ns() - m_last.load() > m_window_ns && !m_stop.load()) {
       m_generation.wait(generation);
     }
     m_sleeping.store(false);

@@ -42,7 +42,6 @@ public:
 
 private:
   void run();
-  static std::int64_t now_ns() noexcept;
 
   const std::int64_t m_window_ns;
   std::atomic<std::int64_t> m_last{std::numeric_limits<std::int64_t>::min() / 2}; // long ago

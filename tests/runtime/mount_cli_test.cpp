@@ -383,4 +383,64 @@ TEST_SUITE("runtime::mount cli") {
     CHECK(bad.err.find("--busy-poll-us: Value 2000000 not in range 0 to 1000000") == 0);
     CHECK(!is_mounted(tmp / "mnt"));
   }
+
+  TEST_CASE("--poll-idle-ms: a rafs-qos thread holds /dev/cpu_dma_latency open while requests arrive and "
+            "drops it after, and 0 runs none") {
+    TempDir tmp;
+    create_image(tmp);
+    auto qos_threads = [](pid_t pid) {
+      int n = 0;
+      for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        n += slurp(task.path() / "comm") == "rafs-qos\n" ? 1 : 0;
+      }
+      return n;
+    };
+    const fs::path device = "/dev/cpu_dma_latency";
+    auto holds_device = [&](pid_t pid) {
+      for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+        std::error_code ec;
+        if (fs::read_symlink(fd.path(), ec) == device) {
+          return true;
+        }
+      }
+      return false;
+    };
+    auto request = [](const fs::path& file) { // an IOCTL request, as Python's isatty() makes
+      const int fd = ::open(file.c_str(), O_RDONLY);
+      REQUIRE(fd >= 0);
+      CHECK(::isatty(fd) == 0);
+      ::close(fd);
+    };
+    const bool device_usable = ::access(device.c_str(), W_OK) == 0;
+    {
+      Mount m(tmp / "mnt-default"); // 20 ms after the last request
+      m.start_ok(tmp / "img.boot", blob_args(tmp));
+      CHECK(qos_threads(*m.pid()) == 1);
+      request(m / "a");
+      CHECK(wait_until([&] { return !holds_device(*m.pid()); }));
+      CHECK(slurp(m / "b") == random_bytes(200000, 2));
+      CHECK(m.unmount() == 0);
+    }
+    if (device_usable) {
+      Mount m(tmp / "mnt-long");
+      m.start_ok(tmp / "img.boot", {"-D", (tmp / "blobs").string(), "--poll-idle-ms", "60000"});
+      request(m / "a");
+      CHECK(wait_until([&] { return holds_device(*m.pid()); })); // for a minute after
+      CHECK(m.unmount() == 0);
+    } else {
+      MESSAGE("not checked: " << device << " is not writable here (the hold then does nothing)");
+    }
+    {
+      Mount m(tmp / "mnt-off");
+      m.start_ok(tmp / "img.boot", {"-D", (tmp / "blobs").string(), "--poll-idle-ms", "0"});
+      CHECK(qos_threads(*m.pid()) == 0);
+      request(m / "a");
+      CHECK_FALSE(holds_device(*m.pid()));
+      CHECK(m.unmount() == 0);
+    }
+    RunResult bad = run_rafs({"mount", (tmp / "img.boot").string(), (tmp / "mnt").string(), "-D",
+                              (tmp / "blobs").string(), "--poll-idle-ms", "60001"});
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("--poll-idle-ms: Value 60001 not in range 0 to 60000") == 0);
+  }
 }
