@@ -14,7 +14,8 @@
 // CPU and the switches cost them: a warm full read through the mount (tar
 // and wc keep both CPUs busy) ran 23% slower with it. It helps where no
 // other CPU is idle (few CPUs), so it is off unless asked for
-// (`rafs mount --busy-poll-us`).
+// (`rafs mount --busy-poll-us`). The mount's default way to the same end is
+// WakeLatencyHold (wake_latency.hpp): idle CPUs poll, and no thread spins.
 #pragma once
 
 #include <atomic>
