@@ -60,14 +60,6 @@ std::uint64_t dir_size(const Node& n) {
   return sum == 0 ? 4096 : (sum + 4095) / 4096 * 4096;
 }
 
-std::uint64_t xattr_total(const std::vector<v5::Xattr>& xs) {
-  std::uint64_t t = 0;
-  for (const auto& x : xs) {
-    t += 4 + x.name.size() + 1 + x.value.size();
-  }
-  return t;
-}
-
 } // namespace
 
 BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& options) {
@@ -158,7 +150,7 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
       inode.size = a.link_target.size();
       inode.flags |= v5::k_inode_symlink;
     }
-    inode.blocks = v5::blocks_for(inode.mode, inode.size, xattr_total(s.xattrs));
+    inode.blocks = v5::blocks_for(inode.mode, inode.size, v5::xattr_total(s.xattrs));
     distinct += inode.ino == i ? 1 : 0;
   }
   spec.inodes_count = distinct;

@@ -11,14 +11,7 @@ namespace {
 
 // The bytes of one inode's record: inode, name, target, xattrs, chunks.
 std::uint64_t record_size(const InodeSpec& spec) {
-  std::uint64_t xattr_bytes = 0;
-  if (!spec.xattrs.empty()) {
-    std::uint64_t total = 0;
-    for (const Xattr& x : spec.xattrs) {
-      total += 4 + x.name.size() + 1 + x.value.size();
-    }
-    xattr_bytes = 8 + align8(total);
-  }
+  const std::uint64_t xattr_bytes = spec.xattrs.empty() ? 0 : 8 + align8(xattr_total(spec.xattrs));
   return sizeof(InodeRecord) + align8(spec.name.size()) + align8(spec.symlink.size()) + xattr_bytes +
          spec.chunks.size() * sizeof(ChunkRecord);
 }

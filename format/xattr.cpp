@@ -13,11 +13,16 @@ bool xattr_name_allowed(std::string_view name) noexcept {
   return name == "system.posix_acl_access" || name == "system.posix_acl_default";
 }
 
-std::vector<std::uint8_t> encode_xattrs(const std::vector<Xattr>& xattrs) {
+std::uint64_t xattr_total(const std::vector<Xattr>& xattrs) noexcept {
   std::uint64_t total = 0;
   for (const Xattr& x : xattrs) {
     total += 4 + x.name.size() + 1 + x.value.size();
   }
+  return total;
+}
+
+std::vector<std::uint8_t> encode_xattrs(const std::vector<Xattr>& xattrs) {
+  const std::uint64_t total = xattr_total(xattrs);
   std::vector<std::uint8_t> out(8, 0);
   store_le<std::uint64_t>(out.data(), total);
   for (const Xattr& x : xattrs) {

@@ -25,6 +25,9 @@ struct Xattr {
 // system.posix_acl_access, system.posix_acl_default.
 bool xattr_name_allowed(std::string_view name) noexcept;
 
+// The block header's total: the sum over pairs of 4 + name_len + 1 + value_len.
+std::uint64_t xattr_total(const std::vector<Xattr>& xattrs) noexcept;
+
 // Encodes pairs in the given order (writers sort by name for reproducibility).
 std::vector<std::uint8_t> encode_xattrs(const std::vector<Xattr>& xattrs);
 

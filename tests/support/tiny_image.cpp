@@ -35,14 +35,6 @@ Buf text(std::size_t n) {
   return out;
 }
 
-std::uint64_t xattr_total(const std::vector<v5::Xattr>& xs) {
-  std::uint64_t t = 0;
-  for (const auto& x : xs) {
-    t += 4 + x.name.size() + 1 + x.value.size();
-  }
-  return t;
-}
-
 v5::InodeSpec node(std::uint32_t index, std::uint64_t parent, std::uint32_t mode, std::string name) {
   v5::InodeSpec s;
   s.name = std::move(name);
@@ -58,7 +50,7 @@ v5::InodeSpec node(std::uint32_t index, std::uint64_t parent, std::uint32_t mode
 }
 
 void finish_blocks(v5::InodeSpec& s) {
-  s.inode.blocks = v5::blocks_for(s.inode.mode, s.inode.size, xattr_total(s.xattrs));
+  s.inode.blocks = v5::blocks_for(s.inode.mode, s.inode.size, v5::xattr_total(s.xattrs));
 }
 
 Digest dir_digest(const v5::BootstrapSpec& spec, const v5::Inode& dir, DigestAlgo algo) {
