@@ -58,6 +58,11 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, body=b"", headers=None):
+        # Logged before the answer goes out: a client that exits on the answer
+        # must find its request in the log (logged after, a test could count
+        # the log before the mock had written the last line).
+        log({"method": self.command, "path": self.path, "status": status,
+             "authorization": self.headers.get("Authorization", "")})
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -65,8 +70,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        log({"method": self.command, "path": self.path, "status": status,
-             "authorization": self.headers.get("Authorization", "")})
 
     def error(self, status, code, message, headers=None):
         body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
@@ -136,12 +139,12 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/(v2|redirected)/(.+)/blobs/([^/]+)", url.path)
         if m:
             if ARGS.redirect_blobs and m.group(1) == "v2":
+                log({"method": self.command, "path": self.path, "status": 307,
+                     "authorization": self.headers.get("Authorization", "")})
                 self.send_response(307)
                 self.send_header("Location", f"/redirected/{m.group(2)}/blobs/{m.group(3)}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                log({"method": self.command, "path": self.path, "status": 307,
-                     "authorization": self.headers.get("Authorization", "")})
                 return None
             p = blob_path(m.group(3))
             if p is None:
