@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <optional>
 
 #include "builder/layer_stream.hpp"
@@ -60,7 +61,24 @@ public:
     offset = static_cast<std::uint64_t>(off);
     last = data;
     last_len = len;
+    prefetch_next_header(data + len);
     return true;
+  }
+
+private:
+  // After an entry's last block come at most 511 bytes of padding and the
+  // next entry's 512-byte header: libarchive's first read of that header
+  // missed every cache and the TLB (a small file's header is on a page
+  // nothing touched yet), 1 µs an entry and ~4.5% of all CPU samples on
+  // 100,000 small files. Prefetched here, the miss overlaps the rest of the
+  // entry's work. A prefetch never faults, so past the piece is harmless;
+  // after a block that is not the entry's last it fetches bytes a worker
+  // reads next anyway.
+  static void prefetch_next_header(const std::uint8_t* end) noexcept {
+    const auto from = reinterpret_cast<std::uintptr_t>(end);
+    for (std::uintptr_t at = from; at < from + 1024; at += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(at));
+    }
   }
 };
 
