@@ -146,13 +146,21 @@ std::atomic<Blake3Kernel>& active_kernel() noexcept {
 
 } // namespace
 
-HashManyFn blake3_detail::kernel_function(Blake3Kernel kernel) noexcept {
+namespace {
+
+// A kernel's two functions.
+struct KernelFns {
+  HashManyFn hash_many;
+  StepFn step;
+};
+
+KernelFns kernel_fns(Blake3Kernel kernel) noexcept {
   switch (kernel) {
 #if RAFS_BLAKE3_HAVE_X86_KERNELS
   case Blake3Kernel::avx2:
-    return hash_many_avx2;
+    return {hash_many_avx2, step_avx2};
   case Blake3Kernel::avx512:
-    return hash_many_avx512;
+    return {hash_many_avx512, step_avx512};
 #else
   case Blake3Kernel::avx2:
   case Blake3Kernel::avx512:
@@ -160,8 +168,16 @@ HashManyFn blake3_detail::kernel_function(Blake3Kernel kernel) noexcept {
   case Blake3Kernel::portable:
     break;
   }
-  return hash_many_portable;
+  return {hash_many_portable, step_portable};
 }
+
+} // namespace
+
+HashManyFn blake3_detail::kernel_function(Blake3Kernel kernel) noexcept {
+  return kernel_fns(kernel).hash_many;
+}
+
+StepFn blake3_detail::step_function(Blake3Kernel kernel) noexcept { return kernel_fns(kernel).step; }
 
 std::vector<Blake3Kernel> blake3_kernels_supported() {
   std::vector<Blake3Kernel> out;

@@ -53,6 +53,22 @@ inline void mix(__m256i* v, int a, int b, int c, int d, __m256i x, __m256i y) no
   v[b] = rotr7(xor_(v[b], v[c]));
 }
 
+// The 7 rounds of the compression function on the transposed state.
+[[gnu::always_inline]] inline void rounds(__m256i* v, const __m256i* m) noexcept {
+#pragma GCC unroll 7
+  for (int r = 0; r < k_rounds; ++r) {
+    const std::uint8_t* s = k_schedule.at[r];
+    mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+    mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+    mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+    mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+    mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+    mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+    mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+    mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+  }
+}
+
 // Transposes the 8x8 matrix of 32-bit words in r[0..7] (row i = r[i]).
 [[gnu::always_inline]] inline void transpose8(__m256i* r) noexcept {
   // Pairs of rows interleaved by word, then by pairs of words: each 128-bit
@@ -142,18 +158,7 @@ void hash8(const HashMany& job, std::size_t first, std::size_t count) noexcept {
                      ctr_hi,
                      block_len,
                      _mm256_set1_epi32(static_cast<int>(flags))};
-#pragma GCC unroll 7
-    for (int r = 0; r < k_rounds; ++r) {
-      const std::uint8_t* s = k_schedule.at[r];
-      mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-      mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-      mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-      mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-      mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-      mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-      mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-      mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    rounds(v, m);
     for (int i = 0; i < 8; ++i) {
       h[i] = xor_(v[i], v[i + 8]);
     }
@@ -166,6 +171,36 @@ void hash8(const HashMany& job, std::size_t first, std::size_t count) noexcept {
 }
 
 } // namespace
+
+void step_avx2(LaneStep& step) noexcept {
+  for (std::size_t half = 0; half < k_step_lanes && half < step.lanes; half += k_lanes) {
+    __m256i m[16];
+    for (std::size_t l = 0; l < k_lanes; ++l) {
+      m[l] = load(step.block[half + l]);
+      m[l + 8] = load(step.block[half + l] + 32);
+    }
+    transpose8(m);
+    transpose8(m + 8);
+    auto at = [&](const std::uint32_t* words) {
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(words + half));
+    };
+    __m256i v[16];
+    for (int i = 0; i < 8; ++i) {
+      v[i] = at(step.cv[i]);
+    }
+    for (int i = 0; i < 4; ++i) {
+      v[8 + i] = _mm256_set1_epi32(static_cast<int>(k_iv[i]));
+    }
+    v[12] = at(step.counter_lo);
+    v[13] = at(step.counter_hi);
+    v[14] = at(step.block_len);
+    v[15] = at(step.flags);
+    rounds(v, m);
+    for (int i = 0; i < 8; ++i) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(step.cv[i] + half), xor_(v[i], v[i + 8]));
+    }
+  }
+}
 
 void hash_many_avx2(const HashMany& job) noexcept {
   std::size_t i = 0;

@@ -42,6 +42,22 @@ inline void mix(__m512i* v, int a, int b, int c, int d, __m512i x, __m512i y) no
   v[b] = _mm512_ror_epi32(xor_(v[b], v[c]), 7);
 }
 
+// The 7 rounds of the compression function on the transposed state.
+[[gnu::always_inline]] inline void rounds(__m512i* v, const __m512i* m) noexcept {
+#pragma GCC unroll 7
+  for (int r = 0; r < k_rounds; ++r) {
+    const std::uint8_t* s = k_schedule.at[r];
+    mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+    mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+    mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+    mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+    mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+    mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+    mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+    mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+  }
+}
+
 // Transposes the 16x16 matrix of 32-bit words in r[0..15] (row i = r[i]).
 [[gnu::always_inline]] inline void transpose16(__m512i* r) noexcept {
   // Interleaving pairs of rows by word, then by pairs of words, leaves in
@@ -123,18 +139,7 @@ void hash16(const HashMany& job, std::size_t first, std::size_t count) noexcept 
                      ctr_hi,
                      block_len,
                      _mm512_set1_epi32(static_cast<int>(flags))};
-#pragma GCC unroll 7
-    for (int r = 0; r < k_rounds; ++r) {
-      const std::uint8_t* s = k_schedule.at[r];
-      mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-      mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-      mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-      mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-      mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-      mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-      mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-      mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    rounds(v, m);
     for (int i = 0; i < 8; ++i) {
       h[i] = xor_(v[i], v[i + 8]);
     }
@@ -151,6 +156,29 @@ void hash16(const HashMany& job, std::size_t first, std::size_t count) noexcept 
 }
 
 } // namespace
+
+void step_avx512(LaneStep& step) noexcept {
+  __m512i m[16];
+  for (std::size_t l = 0; l < k_lanes; ++l) {
+    m[l] = _mm512_loadu_si512(step.block[l]);
+  }
+  transpose16(m);
+  __m512i v[16];
+  for (int i = 0; i < 8; ++i) {
+    v[i] = _mm512_load_si512(step.cv[i]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    v[8 + i] = _mm512_set1_epi32(static_cast<int>(k_iv[i]));
+  }
+  v[12] = _mm512_load_si512(step.counter_lo);
+  v[13] = _mm512_load_si512(step.counter_hi);
+  v[14] = _mm512_load_si512(step.block_len);
+  v[15] = _mm512_load_si512(step.flags);
+  rounds(v, m);
+  for (int i = 0; i < 8; ++i) {
+    _mm512_store_si512(step.cv[i], xor_(v[i], v[i + 8]));
+  }
+}
 
 void hash_many_avx512(const HashMany& job) noexcept {
   std::size_t i = 0;

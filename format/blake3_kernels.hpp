@@ -104,7 +104,38 @@ void hash_many_portable(const HashMany& job) noexcept;
 // that the CPU supports it (blake3_kernels_supported()).
 HashManyFn kernel_function(Blake3Kernel kernel) noexcept;
 
+// One step of the many-inputs hasher (format/blake3_many.cpp): one block
+// compressed in each lane, every lane with its own block, chaining value,
+// counter, block length and flags, as if each were its own input. Words are
+// stored transposed (cv[w][l]: word w of lane l), as the SIMD kernels hold
+// them; a step leaves in cv the first 8 words of each lane's output. Lanes
+// from `lanes` on may be computed or not and their results are unused, but
+// their block pointers must still point at 64 readable bytes.
+inline constexpr std::size_t k_step_lanes = 16;
+struct LaneStep {
+  std::size_t lanes;
+  const std::uint8_t* block[k_step_lanes];
+  alignas(64) std::uint32_t cv[8][k_step_lanes];
+  alignas(64) std::uint32_t counter_lo[k_step_lanes];
+  alignas(64) std::uint32_t counter_hi[k_step_lanes];
+  alignas(64) std::uint32_t block_len[k_step_lanes];
+  alignas(64) std::uint32_t flags[k_step_lanes];
+};
+
+using StepFn = void (*)(LaneStep& step) noexcept;
+
+// Lane after lane through compress().
+void step_portable(LaneStep& step) noexcept;
+
+// The step function of a kernel (in blake3.cpp).
+StepFn step_function(Blake3Kernel kernel) noexcept;
+
 #if RAFS_BLAKE3_HAVE_X86_KERNELS
+// 8 lanes at a time (the second 8 only when `lanes` > 8); needs AVX2.
+void step_avx2(LaneStep& step) noexcept;
+// All 16 lanes at once; needs AVX-512 F+VL.
+void step_avx512(LaneStep& step) noexcept;
+
 // 8 inputs at a time (2 to 7 left are padded with repeats); needs AVX2.
 void hash_many_avx2(const HashMany& job) noexcept;
 // 16 inputs at a time, the rest through the AVX2 kernel; needs AVX-512 F+VL and AVX2.

@@ -94,4 +94,24 @@ void hash_many_portable(const HashMany& job) noexcept {
   }
 }
 
+void step_portable(LaneStep& step) noexcept {
+  for (std::size_t l = 0; l < step.lanes; ++l) {
+    std::uint32_t cv[8];
+    std::uint32_t block[16];
+    for (int w = 0; w < 8; ++w) {
+      cv[w] = step.cv[w][l];
+    }
+    for (std::size_t w = 0; w < 16; ++w) {
+      block[w] = load_word(step.block[l] + 4 * w);
+    }
+    std::uint32_t out[16];
+    compress(cv, block,
+             static_cast<std::uint64_t>(step.counter_hi[l]) << 32 | step.counter_lo[l],
+             step.block_len[l], step.flags[l], out);
+    for (int w = 0; w < 8; ++w) {
+      step.cv[w][l] = out[w];
+    }
+  }
+}
+
 } // namespace rafs::blake3_detail

@@ -5,6 +5,7 @@
 #include <optional>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -54,6 +55,13 @@ private:
   std::uint8_t m_stack_len = 0;
   std::uint32_t m_flags;
 };
+
+// BLAKE3 (hash mode) of many inputs at once: out[i] is the digest Blake3
+// gives inputs[i]. Inputs of up to 16 KiB are hashed side by side, a block
+// of each of up to 16 of them per step of the kernel (blake3_many.cpp), so
+// the SIMD lanes stay busy however few chunks each input has; longer ones go
+// through Blake3 one after another. `out` has at least inputs.size() digests.
+void blake3_many(std::span<const Bytes> inputs, std::span<Digest> out);
 
 // The BLAKE3 kernels: which one hashes is chosen on first use, the fastest
 // the CPU supports. For tests and benchmarks: the supported ones (portable
