@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -58,6 +59,51 @@ std::uint64_t dir_size(const Node& n) {
     sum += name.size() + 8;
   }
   return sum == 0 ? 4096 : (sum + 4095) / 4096 * 4096;
+}
+
+Bytes symlink_bytes(const v5::InodeSpec& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.symlink.data()), s.symlink.size()};
+}
+
+// The BLAKE3 digest of every inode but directories, side by side
+// (blake3_many): a regular file's input is its chunks' digests one after
+// another, a symlink's its target, anything else's nothing.
+void leaf_digests(v5::BootstrapSpec& spec) {
+  std::size_t joined_size = 0; // files of 2 chunks or more: their digests copied together
+  for (const v5::InodeSpec& s : spec.inodes) {
+    if (S_ISREG(s.inode.mode) && s.chunks.size() > 1) {
+      joined_size += s.chunks.size() * sizeof(Digest);
+    }
+  }
+  std::vector<std::uint8_t> joined(joined_size);
+  std::size_t used = 0;
+  std::vector<Bytes> inputs;
+  std::vector<v5::InodeSpec*> owners;
+  for (v5::InodeSpec& s : spec.inodes) {
+    Bytes in;
+    if (S_ISDIR(s.inode.mode)) {
+      continue;
+    }
+    if (S_ISREG(s.inode.mode) && s.chunks.size() == 1) {
+      in = s.chunks.front().block_id;
+    } else if (S_ISREG(s.inode.mode) && !s.chunks.empty()) {
+      const std::size_t start = used;
+      for (const auto& c : s.chunks) {
+        std::memcpy(joined.data() + used, c.block_id.data(), sizeof(Digest));
+        used += sizeof(Digest);
+      }
+      in = Bytes(joined).subspan(start, used - start);
+    } else if (S_ISLNK(s.inode.mode)) {
+      in = symlink_bytes(s);
+    }
+    inputs.push_back(in);
+    owners.push_back(&s);
+  }
+  std::vector<Digest> digests(inputs.size());
+  blake3_many(inputs, digests);
+  for (std::size_t k = 0; k < owners.size(); ++k) {
+    owners[k]->inode.digest = digests[k];
+  }
 }
 
 } // namespace
@@ -169,16 +215,24 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
     }
   }
 
-  // Digests bottom-up: children always have larger indexes than parents.
+  // Digests: with BLAKE3 the leaves' side by side first, then directories
+  // bottom-up (children always have larger indexes than parents).
+  const bool leaves_done = options.digester == DigestAlgo::blake3;
+  if (leaves_done) {
+    leaf_digests(spec);
+  }
   for (std::uint32_t i = count; i >= 1; --i) {
     v5::InodeSpec& s = spec.inodes[i - 1];
+    if (leaves_done && !S_ISDIR(s.inode.mode)) {
+      continue;
+    }
     Hasher h(options.digester);
     if (S_ISREG(s.inode.mode)) {
       for (const auto& c : s.chunks) {
         h.update(c.block_id);
       }
     } else if (S_ISLNK(s.inode.mode)) {
-      h.update(Bytes(reinterpret_cast<const std::uint8_t*>(s.symlink.data()), s.symlink.size()));
+      h.update(symlink_bytes(s));
     } else if (S_ISDIR(s.inode.mode)) {
       for (std::uint32_t c = 0; c < s.inode.child_count; ++c) {
         h.update(spec.inodes[s.inode.child_index + c - 1].inode.digest);
