@@ -108,7 +108,7 @@ void overlay_dir(Node& lower, Node& upper, WhiteoutSpec spec) {
       overlay_dir(*it->second, *child, spec);
       continue;
     }
-    if (child->is_dir()) {
+    if (child->is_dir() && spec != WhiteoutSpec::none) { // none: no markers to strip
       strip_markers(*child, spec);
     }
     child->parent = &lower;

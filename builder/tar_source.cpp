@@ -26,7 +26,13 @@ using ArchiveReader = std::unique_ptr<archive, ArchiveReadFree>;
 class TarDataReader final : public DataReader {
 public:
   archive* a = nullptr;
-  std::string entry;
+  // The entry being read, for messages: built only when one is needed (an
+  // entry's worth of string building was measurable on 100k small files).
+  std::string archive_name;
+  std::uint64_t number = 0;
+  std::string raw_path;
+  std::string where() const { return "entry " + std::to_string(number) + " '" + raw_path + "'"; }
+  std::string entry() const { return archive_name + ": " + where(); }
   const std::optional<Error>* stream_error = nullptr;
   // The stream's current piece and its owner (TarSource::read_callback).
   Bytes piece;
@@ -54,7 +60,7 @@ public:
         return **stream_error;
       }
       const char* msg = archive_error_string(a);
-      return make_error(Errc::corrupted, entry + ": " + (msg != nullptr ? msg : "read error"));
+      return make_error(Errc::corrupted, entry() + ": " + (msg != nullptr ? msg : "read error"));
     }
     data = static_cast<const std::uint8_t*>(buf);
     len = size;
@@ -103,6 +109,7 @@ public:
       return error(k_not_tar);
     }
     m_data.a = a;
+    m_data.archive_name = m_name;
     m_data.stream_error = &m_stream_error;
     return {};
   }
@@ -143,10 +150,10 @@ public:
     if (raw == nullptr) {
       raw = archive_entry_pathname_utf8(ae);
     }
-    std::string where = "entry " + std::to_string(m_count) + " '" + (raw != nullptr ? raw : "") + "'";
-    m_data.entry = m_name + ": " + where;
-    RAFS_TRY_ASSIGN(e.path, with_context(normalize_entry_path(raw != nullptr ? raw : "")));
-    return fill(e, ae, where);
+    m_data.number = m_count;
+    m_data.raw_path.assign(raw != nullptr ? raw : ""); // keeps its buffer from entry to entry
+    RAFS_TRY_ASSIGN(e.path, with_context(normalize_entry_path(m_data.raw_path)));
+    return fill(e, ae);
   }
 
   DataReader& data() override { return m_data; }
@@ -200,9 +207,9 @@ private:
                                            (msg != nullptr ? msg : "unreadable archive"));
   }
 
-  Result<bool> fill(SourceEntry& e, archive_entry* ae, const std::string& where) {
+  Result<bool> fill(SourceEntry& e, archive_entry* ae) {
     auto bad = [&](const std::string& what) {
-      return make_error(Errc::corrupted, m_name + ": " + where + ": " + what);
+      return make_error(Errc::corrupted, m_data.entry() + ": " + what);
     };
     e.mode = archive_entry_mode(ae);
     e.size = 0;
@@ -259,11 +266,11 @@ private:
       e.rdev_major = static_cast<std::uint32_t>(archive_entry_rdevmajor(ae));
       e.rdev_minor = static_cast<std::uint32_t>(archive_entry_rdevminor(ae));
     }
-    read_xattrs(e, ae, where);
+    read_xattrs(e, ae);
     return true;
   }
 
-  void read_xattrs(SourceEntry& e, archive_entry* ae, const std::string& where) {
+  void read_xattrs(SourceEntry& e, archive_entry* ae) {
     e.xattrs.clear();
     archive_entry_xattr_reset(ae);
     const char* name = nullptr;
@@ -272,7 +279,7 @@ private:
     while (archive_entry_xattr_next(ae, &name, &value, &size) == ARCHIVE_OK) {
       std::string n = name != nullptr ? name : "";
       if (!v5::xattr_name_allowed(n) || size > v5::k_max_xattr_value || n.size() > v5::k_max_xattr_name) {
-        std::string w = m_name + ": " + where + ": xattr '" + n +
+        std::string w = m_data.entry() + ": xattr '" + n +
                         "' skipped (RAFS keeps user., security., trusted. and POSIX ACL xattrs)";
         if (m_warnings.empty() || m_warnings.back() != w) { // SCHILY and LIBARCHIVE copies
           m_warnings.push_back(std::move(w));
