@@ -334,4 +334,15 @@ Result<void> BlobWriter::close(const std::vector<std::uint32_t>& order, std::siz
   return {};
 }
 
+StoredChunks BlobWriter::take_stored() {
+  StoredChunks out;
+  out.main = std::move(m_stored);
+  for (const auto& r : m_region) {
+    if (r.placed) {
+      out.region.push_back(r.info);
+    }
+  }
+  return out;
+}
+
 } // namespace rafs::builder

@@ -96,18 +96,9 @@ public:
   // After close(): the compressed range of the prefetch region (size 0: none).
   std::uint64_t region_offset() const noexcept { return m_region_offset; }
   std::uint64_t region_size() const noexcept { return m_region_size; }
-  // After close(): every chunk stored in this blob, with whether it lies in
-  // the prefetch region (for the image's ChunkIndex).
-  template <typename F> void for_each_stored(F&& f) const {
-    for (const auto& [key, info] : m_stored) {
-      f(info, false);
-    }
-    for (const auto& r : m_region) {
-      if (r.placed) {
-        f(r.info, true);
-      }
-    }
-  }
+  // After close(): every chunk stored in this blob, moved out of the
+  // writer (for the image's ChunkIndex, if another layer follows).
+  StoredChunks take_stored();
   // After close(): lowercase hex sha256 of every byte written.
   const std::string& blob_id() const noexcept { return m_blob_id; }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 #include "format/chunk_info.hpp"
 #include "format/digest.hpp"
@@ -24,6 +25,14 @@ struct ChunkKeyHash {
     std::memcpy(&h, k.digest.data(), sizeof h);
     return static_cast<std::size_t>(h ^ k.size);
   }
+};
+
+// The chunks one blob stored, as its BlobWriter kept them (blob_index not
+// yet set): handed over whole when the layer ends, walked only if a later
+// layer needs them in the image's ChunkIndex.
+struct StoredChunks {
+  std::unordered_map<ChunkKey, v5::ChunkInfo, ChunkKeyHash> main; // the blob's main part
+  std::vector<v5::ChunkInfo> region;                               // its prefetch region
 };
 
 class ChunkIndex {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <unordered_set>
+#include <utility>
 
 #include "builder/bootstrap_builder.hpp"
 #include "builder/bootstrap_tree.hpp"
@@ -258,11 +259,16 @@ Result<std::uint32_t> ImageBuilder::register_blob(const v5::BlobInfo& info, std:
 }
 
 void ImageBuilder::index_pending_chunks() {
-  m_known.reserve(m_known.size() + m_pending_known.size());
-  for (const auto& [chunk, in_region] : m_pending_known) {
-    m_known.add(chunk, in_region);
+  StoredChunks pending = std::exchange(m_pending_known, {});
+  m_known.reserve(m_known.size() + pending.main.size() + pending.region.size());
+  for (auto [key, chunk] : pending.main) {
+    chunk.blob_index = m_pending_blob;
+    m_known.add(chunk, false);
   }
-  m_pending_known = {};
+  for (v5::ChunkInfo chunk : pending.region) {
+    chunk.blob_index = m_pending_blob;
+    m_known.add(chunk, true);
+  }
 }
 
 Result<void> ImageBuilder::add_chunk_dict(const v5::Bootstrap& dict,
@@ -373,11 +379,8 @@ Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& 
     }
     m_blobs.push_back(ImageBlob{info, report.blob, false});
     m_region_built.push_back(true);
-    m_pending_known.reserve(writer.stats().chunks_stored);
-    writer.for_each_stored([&](v5::ChunkInfo c, bool in_region) {
-      c.blob_index = number;
-      m_pending_known.emplace_back(c, in_region);
-    });
+    m_pending_known = writer.take_stored();
+    m_pending_blob = number;
   }
   overlay(m_tree, layer, apply_whiteouts ? m_options.whiteout_spec : WhiteoutSpec::none);
   return report;

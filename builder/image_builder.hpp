@@ -103,7 +103,8 @@ private:
   PrefetchList m_prefetch;
   FileTree m_tree;
   ChunkIndex m_known;
-  std::vector<std::pair<v5::ChunkInfo, bool>> m_pending_known; // (chunk, in its region)
+  StoredChunks m_pending_known;           // the last layer's blob's chunks
+  std::uint32_t m_pending_blob = 0;       // its image-wide number
   std::vector<ImageBlob> m_blobs; // by image-wide blob number
   std::vector<bool> m_region_built; // by blob number: readahead set from a placed region
 };
