@@ -20,8 +20,10 @@ public:
   virtual std::shared_ptr<const void> view_owner() const { return nullptr; }
 };
 
-// `buffers` buffers of `buffer_size` bytes bound the memory. Errors of
-// `inner` reach the caller in order, after every byte read before them.
+// Up to `buffers` buffers of `buffer_size` bytes are filled ahead. A view's
+// buffer is held by view_owner() as long as someone keeps that, and only
+// then reused (the bytes of a chunk waiting to be written need no copy).
+// Errors of `inner` reach the caller in order, after every byte read before them.
 [[nodiscard]] std::unique_ptr<ReadAheadReader> read_ahead(std::unique_ptr<ByteReader> inner,
                                                      std::size_t buffer_size = 1 << 20,
                                                      std::size_t buffers = 4);

@@ -147,7 +147,7 @@ TEST_SUITE("builder::mapped tar") {
     CHECK(next.error().message == path + ": file shrank while being read");
   }
 
-  TEST_CASE("a mapped tar's data blocks have an owner that keeps them, a streamed tar's do not") {
+  TEST_CASE("the data blocks of a mapped tar and of a streamed one have an owner that keeps them") {
     test::TempDir dir;
     const fs::path tar = dir / "layer.tar";
     test::write_tar(tar, {test::tar_file("a", pattern_bytes(3000))});
@@ -169,8 +169,7 @@ TEST_SUITE("builder::mapped tar") {
       REQUIRE(*have);
       CHECK(off == 0);
       CHECK(len == 3000); // inside the first page-sized window, after the 512-byte header
-      std::shared_ptr<const void> owner = (**src)->data().block_owner();
-      CHECK((owner != nullptr) == (src == &mapped));
+      CHECK((**src)->data().block_owner() != nullptr);
     }
   }
 

@@ -163,6 +163,25 @@ TEST_SUITE("pipeline") {
     CHECK(*r->read(one) == 0);
   }
 
+  TEST_CASE("a read-ahead view's bytes stay while its owner is held, the stream going on past it") {
+    auto r = read_ahead(std::make_unique<PatternReader>(100000, 4096, false), 8192, 2);
+    auto first = r->view();
+    REQUIRE(first);
+    REQUIRE(first->size() == 8192);
+    std::shared_ptr<const void> owner = r->view_owner();
+    REQUIRE(owner != nullptr);
+    const Bytes kept = *first;
+    Drained rest = drain(*r, 1000); // 12 more buffers through a read-ahead of 2
+    CHECK(rest.bytes == 100000 - 8192);
+    bool same = true;
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      same = same && kept[i] == pattern(i);
+    }
+    CHECK(same);
+    owner.reset(); // the buffer goes back to the pool, possibly after the reader: both orders are safe
+    r.reset();
+  }
+
   TEST_CASE("read-ahead stops its thread when dropped in the middle of an endless stream") {
     auto r = read_ahead(std::make_unique<PatternReader>(UINT64_MAX, 65536, false), 65536, 2);
     std::vector<std::uint8_t> buf(10);
