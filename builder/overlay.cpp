@@ -56,6 +56,9 @@ bool take_overlay_opaque(Node& dir, WhiteoutSpec spec) {
 
 // A subtree arriving with nothing below it to hide: its markers just go.
 void strip_markers(Node& dir, WhiteoutSpec spec) {
+  if (spec == WhiteoutSpec::none) {
+    return; // no markers to strip: no walk of the whole subtree
+  }
   std::vector<Node*> stack{&dir};
   while (!stack.empty()) {
     Node* d = stack.back();
@@ -108,7 +111,7 @@ void overlay_dir(Node& lower, Node& upper, WhiteoutSpec spec) {
       overlay_dir(*it->second, *child, spec);
       continue;
     }
-    if (child->is_dir() && spec != WhiteoutSpec::none) { // none: no markers to strip
+    if (child->is_dir()) {
       strip_markers(*child, spec);
     }
     child->parent = &lower;

@@ -16,6 +16,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <deque>
 #include <vector>
 
 #include "format/blake3_kernels.hpp"
@@ -49,7 +50,7 @@ std::size_t blocks_of(const Task& t) noexcept {
 struct Plan {
   std::vector<Task> chunks;
   std::array<std::vector<Task>, k_max_height> parents; // by height - 1
-  std::vector<std::array<std::uint8_t, 2 * k_cv_len>> blocks; // parents' blocks, reserved
+  std::deque<std::array<std::uint8_t, 2 * k_cv_len>> blocks; // parents' blocks: they never move
 };
 
 // Plans the subtree of `count` chunks starting at chunk `first`, whose bytes
@@ -140,12 +141,6 @@ void run(const std::vector<Task>& tasks, StepFn step_fn) noexcept {
 
 void blake3_many(std::span<const Bytes> inputs, std::span<Digest> out) {
   Plan p;
-  std::size_t parents = 0;
-  for (const Bytes in : inputs) {
-    const std::size_t chunks = std::max<std::size_t>(1, (in.size() + k_chunk_len - 1) / k_chunk_len);
-    parents += chunks <= k_max_chunks ? chunks - 1 : 0;
-  }
-  p.blocks.reserve(parents); // the children write into them: they must not move
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Bytes in = inputs[i];
     const std::size_t chunks = std::max<std::size_t>(1, (in.size() + k_chunk_len - 1) / k_chunk_len);
