@@ -1,6 +1,5 @@
 #include "builder/blob_writer.hpp"
 
-#include <algorithm>
 #include <cstring>
 
 #include "format/codec.hpp"
@@ -114,7 +113,7 @@ void BlobWriter::work() {
     // Hashed after the whole batch is compressed: the codec's sequential
     // pass brings each input into the cache (BLAKE3 reading from memory
     // stalled), and BLAKE3 then hashes the batch's small chunks side by
-    // side (blake3_many), where one at a time most SIMD lanes sat idle.
+    // side (digest_many), where one at a time most SIMD lanes sat idle.
     unhashed.clear();
     inputs.clear();
     for (std::size_t k = 0; k < batch.jobs.size(); ++k) {
@@ -161,12 +160,7 @@ void BlobWriter::work() {
       done.prefetch = job.prefetch;
     }
     digests.resize(inputs.size());
-    if (m_options.digester == DigestAlgo::blake3) {
-      blake3_many(inputs, digests);
-    } else {
-      std::transform(inputs.begin(), inputs.end(), digests.begin(),
-                     [&](Bytes in) { return digest_of(m_options.digester, in); });
-    }
+    digest_many(m_options.digester, inputs, digests);
     for (std::size_t i = 0; i < unhashed.size(); ++i) {
       results[unhashed[i]].digest = digests[i];
     }

@@ -61,14 +61,10 @@ std::uint64_t dir_size(const Node& n) {
   return sum == 0 ? 4096 : (sum + 4095) / 4096 * 4096;
 }
 
-Bytes symlink_bytes(const v5::InodeSpec& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.symlink.data()), s.symlink.size()};
-}
-
-// The BLAKE3 digest of every inode but directories, side by side
-// (blake3_many): a regular file's input is its chunks' digests one after
-// another, a symlink's its target, anything else's nothing.
-void leaf_digests(v5::BootstrapSpec& spec) {
+// The digest of every inode but directories, side by side (digest_many):
+// a regular file's input is its chunks' digests one after another, a
+// symlink's its target, anything else's nothing.
+void leaf_digests(v5::BootstrapSpec& spec, DigestAlgo algo) {
   std::size_t joined_size = 0; // files of 2 chunks or more: their digests copied together
   for (const v5::InodeSpec& s : spec.inodes) {
     if (S_ISREG(s.inode.mode) && s.chunks.size() > 1) {
@@ -94,13 +90,13 @@ void leaf_digests(v5::BootstrapSpec& spec) {
       }
       in = Bytes(joined).subspan(start, used - start);
     } else if (S_ISLNK(s.inode.mode)) {
-      in = symlink_bytes(s);
+      in = {reinterpret_cast<const std::uint8_t*>(s.symlink.data()), s.symlink.size()};
     }
     inputs.push_back(in);
     owners.push_back(&s);
   }
   std::vector<Digest> digests(inputs.size());
-  blake3_many(inputs, digests);
+  digest_many(algo, inputs, digests);
   for (std::size_t k = 0; k < owners.size(); ++k) {
     owners[k]->inode.digest = digests[k];
   }
@@ -215,28 +211,17 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
     }
   }
 
-  // Digests: with BLAKE3 the leaves' side by side first, then directories
-  // bottom-up (children always have larger indexes than parents).
-  const bool leaves_done = options.digester == DigestAlgo::blake3;
-  if (leaves_done) {
-    leaf_digests(spec);
-  }
+  // Digests: every leaf first, then directories bottom-up (children always
+  // have larger indexes than parents).
+  leaf_digests(spec, options.digester);
   for (std::uint32_t i = count; i >= 1; --i) {
     v5::InodeSpec& s = spec.inodes[i - 1];
-    if (leaves_done && !S_ISDIR(s.inode.mode)) {
+    if (!S_ISDIR(s.inode.mode)) {
       continue;
     }
     Hasher h(options.digester);
-    if (S_ISREG(s.inode.mode)) {
-      for (const auto& c : s.chunks) {
-        h.update(c.block_id);
-      }
-    } else if (S_ISLNK(s.inode.mode)) {
-      h.update(symlink_bytes(s));
-    } else if (S_ISDIR(s.inode.mode)) {
-      for (std::uint32_t c = 0; c < s.inode.child_count; ++c) {
-        h.update(spec.inodes[s.inode.child_index + c - 1].inode.digest);
-      }
+    for (std::uint32_t c = 0; c < s.inode.child_count; ++c) {
+      h.update(spec.inodes[s.inode.child_index + c - 1].inode.digest);
     }
     s.inode.digest = h.finalize();
   }

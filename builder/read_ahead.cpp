@@ -127,9 +127,9 @@ private:
   };
 
   // Keeps up to m_depth buffers ahead, counting the caller's current one
-  // and the one being filled. Buffers that views still hold
-  // do not count: the pool makes new ones (bounded by what the blob writer
-  // keeps in flight), so the stream never waits for a chunk to be written.
+  // and the one being filled. Buffers that views still hold do not count:
+  // the pool makes new ones (bounded by what the blob writer keeps in
+  // flight), so the stream never waits for a chunk to be written.
   void produce() {
     for (;;) {
       {

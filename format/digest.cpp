@@ -40,4 +40,14 @@ Digest digest_of(DigestAlgo algo, Bytes data) {
   return h.finalize();
 }
 
+void digest_many(DigestAlgo algo, std::span<const Bytes> inputs, std::span<Digest> out) {
+  if (algo == DigestAlgo::blake3) {
+    blake3_many(inputs, out);
+    return;
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    out[i] = digest_of(algo, inputs[i]);
+  }
+}
+
 } // namespace rafs

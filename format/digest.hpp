@@ -102,5 +102,7 @@ private:
 };
 
 Digest digest_of(DigestAlgo algo, Bytes data);
+// out[i] = digest_of(algo, inputs[i]); BLAKE3 through blake3_many.
+void digest_many(DigestAlgo algo, std::span<const Bytes> inputs, std::span<Digest> out);
 
 } // namespace rafs
