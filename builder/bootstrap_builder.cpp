@@ -3,10 +3,13 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <atomic>
 #include <cstring>
 #include <map>
+#include <span>
 #include <unordered_map>
 
+#include "builder/split_work.hpp"
 #include "format/layout.hpp"
 #include "format/superblock.hpp"
 
@@ -61,12 +64,12 @@ std::uint64_t dir_size(const Node& n) {
   return sum == 0 ? 4096 : (sum + 4095) / 4096 * 4096;
 }
 
-// The digest of every inode but directories, side by side (digest_many):
-// a regular file's input is its chunks' digests one after another, a
-// symlink's its target, anything else's nothing.
-void leaf_digests(v5::BootstrapSpec& spec, DigestAlgo algo) {
+// The digest of every inode in [begin, end) but directories, side by side
+// (digest_many): a regular file's input is its chunks' digests one after
+// another, a symlink's its target, anything else's nothing.
+void leaf_digests(std::span<v5::InodeSpec> inodes, DigestAlgo algo) {
   std::size_t joined_size = 0; // files of 2 chunks or more: their digests copied together
-  for (const v5::InodeSpec& s : spec.inodes) {
+  for (const v5::InodeSpec& s : inodes) {
     if (S_ISREG(s.inode.mode) && s.chunks.size() > 1) {
       joined_size += s.chunks.size() * sizeof(Digest);
     }
@@ -75,7 +78,7 @@ void leaf_digests(v5::BootstrapSpec& spec, DigestAlgo algo) {
   std::size_t used = 0;
   std::vector<Bytes> inputs;
   std::vector<v5::InodeSpec*> owners;
-  for (v5::InodeSpec& s : spec.inodes) {
+  for (v5::InodeSpec& s : inodes) {
     Bytes in;
     if (S_ISDIR(s.inode.mode)) {
       continue;
@@ -101,6 +104,9 @@ void leaf_digests(v5::BootstrapSpec& spec, DigestAlgo algo) {
     owners[k]->inode.digest = digests[k];
   }
 }
+
+// Fewer inodes than this are filled on one thread: a thread costs more.
+constexpr std::size_t k_min_range = 8192;
 
 } // namespace
 
@@ -146,8 +152,11 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
     spec.blobs.push_back(in.blobs[b]);
   }
   spec.inodes.resize(count);
-  std::uint64_t distinct = 0;
-  for (std::uint32_t i = 1; i <= count; ++i) {
+  // Each inode's fields and digest (but directories') depend on its node
+  // alone: filled on the build's threads, each on a range of indexes.
+  std::atomic<std::uint64_t> distinct = 0;
+  std::atomic<bool> has_xattr = false;
+  auto fill = [&](std::uint32_t i) {
     const Node& n = *l.nodes[i - 1];
     const SourceEntry& a = n.attr;
     v5::InodeSpec& s = spec.inodes[i - 1];
@@ -155,7 +164,7 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
     s.name = i == 1 ? "/" : n.name;
     s.xattrs = a.xattrs;
     if (!s.xattrs.empty()) {
-      spec.flags |= v5::k_sb_has_xattr;
+      has_xattr.store(true, std::memory_order_relaxed);
     }
     inode.ino = i;
     inode.parent = l.parent[i - 1];
@@ -193,9 +202,20 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
       inode.flags |= v5::k_inode_symlink;
     }
     inode.blocks = v5::blocks_for(inode.mode, inode.size, v5::xattr_total(s.xattrs));
-    distinct += inode.ino == i ? 1 : 0;
+    return inode.ino == i ? 1u : 0u;
+  };
+  split_work(count, options.threads, k_min_range, [&](std::size_t begin, std::size_t end) {
+    std::uint64_t firsts = 0;
+    for (std::size_t k = begin; k < end; ++k) {
+      firsts += fill(static_cast<std::uint32_t>(k + 1));
+    }
+    distinct.fetch_add(firsts, std::memory_order_relaxed);
+    leaf_digests(std::span(spec.inodes).subspan(begin, end - begin), options.digester);
+  });
+  spec.inodes_count = distinct.load();
+  if (has_xattr.load()) {
+    spec.flags |= v5::k_sb_has_xattr;
   }
-  spec.inodes_count = distinct;
 
   // Prefetch table: the ino of each listed path that exists, in list order.
   if (!in.prefetch.empty()) {
@@ -211,19 +231,21 @@ BootstrapPlan make_bootstrap(const BootstrapInputs& in, const BuildOptions& opti
     }
   }
 
-  // Digests: every leaf first, then directories bottom-up (children always
-  // have larger indexes than parents).
-  leaf_digests(spec, options.digester);
+  // Directories' digests, bottom-up (children always have larger indexes
+  // than parents; every leaf has its digest by now): their children's
+  // digests one after another.
+  std::vector<std::uint8_t> joined;
   for (std::uint32_t i = count; i >= 1; --i) {
     v5::InodeSpec& s = spec.inodes[i - 1];
     if (!S_ISDIR(s.inode.mode)) {
       continue;
     }
-    Hasher h(options.digester);
+    joined.resize(std::size_t{s.inode.child_count} * sizeof(Digest));
     for (std::uint32_t c = 0; c < s.inode.child_count; ++c) {
-      h.update(spec.inodes[s.inode.child_index + c - 1].inode.digest);
+      const Digest& d = spec.inodes[s.inode.child_index + c - 1].inode.digest;
+      std::memcpy(joined.data() + std::size_t{c} * sizeof(Digest), d.data(), sizeof(Digest));
     }
-    s.inode.digest = h.finalize();
+    s.inode.digest = digest_of(options.digester, joined);
   }
   return plan;
 }

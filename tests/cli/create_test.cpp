@@ -546,6 +546,55 @@ TEST_SUITE("cli::create") {
     }
   }
 
+  TEST_CASE("a layer of 20023 entries gives the same image with 1 or 2 threads, links and xattrs spanning both halves") {
+    // Enough inodes for the bootstrap to be filled on two threads (8192 or
+    // more each): a hard link whose first link is in the first half and
+    // whose other is in the second, and the only xattr in the second half.
+    TempDir tmp;
+    namespace t = rafs::test;
+    std::vector<t::TarEntry> entries{t::tar_dir("./", 0755)};
+    for (int d = 0; d < 20; ++d) {
+      const std::string dir = "d" + std::to_string(d + 10);
+      entries.push_back(t::tar_dir(dir));
+      for (int f = 0; f < 1000; ++f) {
+        const std::string path = dir + "/f" + std::to_string(f + 1000);
+        switch (f % 4) {
+        case 0: entries.push_back(t::tar_file(path, "file " + path)); break;
+        case 1: entries.push_back(t::tar_symlink(path, "f" + std::to_string(f + 999))); break;
+        case 2: entries.push_back(t::tar_file(path, t::random_bytes(4096u + unsigned(f), unsigned(f)))); break;
+        default: entries.push_back(t::tar_file(path, "")); break;
+        }
+      }
+    }
+    entries.push_back(t::tar_hardlink("d29/link", "d10/f1000"));
+    entries.push_back(t::tar_file("d29/xattr", "x").with_xattr("user.where", "second half"));
+    t::write_tar(tmp / "layer.tar", entries);
+    const std::vector<std::string> flags{"--chunk-size", "0x1000", "--compressor", "none"};
+    auto with = [&](const char* threads) {
+      std::vector<std::string> args = flags;
+      args.insert(args.end(), {"--threads", threads});
+      return args;
+    };
+    Built one = create(tmp, tmp / "layer.tar", with("1"), "t1");
+    Built two = create(tmp, tmp / "layer.tar", with("2"), "t2");
+    REQUIRE(one.run.exit_code == 0);
+    REQUIRE(two.run.exit_code == 0);
+    CHECK(rafs::test::read_file(two.boot) == rafs::test::read_file(one.boot));
+    CHECK(rafs::test::read_file(two.blob()) == rafs::test::read_file(one.blob()));
+    auto check = run_rafs({"check", two.boot.string(), "-D", two.blobs.string()});
+    INFO(check.err);
+    CHECK(check.exit_code == 0);
+    json d = dump(two.boot);
+    const json& sb = d.at("superblock");
+    CHECK(sb.at("inode_table_entries") == 20023); // root, 20 dirs, 20,000 entries, the link, xattr
+    CHECK(sb.at("inodes_count") == 20022);        // the link shares its first link's ino
+    const auto names = sb.at("flag_names").get<std::vector<std::string>>();
+    CHECK(std::count(names.begin(), names.end(), "HAS_XATTR") == 1);
+    auto inodes = by_path(d);
+    CHECK(inodes.at("/d29/link").at("ino") == inodes.at("/d10/f1000").at("ino"));
+    CHECK(inodes.at("/d29/link").at("nlink") == 2);
+  }
+
   TEST_CASE("a file present twice under two paths is stored once") {
     TempDir tmp;
     const std::string content = rafs::test::random_bytes(3 * 4096, 41);
