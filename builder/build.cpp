@@ -28,10 +28,10 @@ Result<std::filesystem::path> write_bootstrap(const std::vector<std::uint8_t>& b
 
 Result<BuildResult> build(Source& source, const BuildOptions& options, const BuildOutputs& outputs,
                           const BuildExtras& extras) {
-  ImageBuilder image(options, extras.prefetch);
+  auto image = std::make_shared<ImageBuilder>(options, extras.prefetch);
   if (!extras.chunk_dict.empty()) {
     RAFS_TRY_ASSIGN(v5::Bootstrap dict, v5::Bootstrap::open(extras.chunk_dict));
-    RAFS_TRY(image.add_chunk_dict(dict, extras.chunk_dict_blobs));
+    RAFS_TRY(image->add_chunk_dict(dict, extras.chunk_dict_blobs));
   }
   // Opened first so an unwritable bootstrap path fails before the blob exists.
   std::optional<AtomicFile> boot_file;
@@ -40,8 +40,8 @@ Result<BuildResult> build(Source& source, const BuildOptions& options, const Bui
     boot_file.emplace(std::move(f));
   }
   LayerOutputs layer_out{outputs.blob_dir, outputs.blob, outputs.progress, /*defer_commit=*/true};
-  RAFS_TRY_ASSIGN(LayerReport layer, image.add_layer(source, layer_out, /*apply_whiteouts=*/false));
-  RAFS_TRY_ASSIGN(BuiltImage built, image.finish());
+  RAFS_TRY_ASSIGN(LayerReport layer, image->add_layer(source, layer_out, /*apply_whiteouts=*/false));
+  RAFS_TRY_ASSIGN(BuiltImage built, image->finish());
 
   BuildResult result;
   result.blob = layer.blob;
@@ -66,6 +66,9 @@ Result<BuildResult> build(Source& source, const BuildOptions& options, const Bui
     RAFS_TRY(layer.pending_blob->commit_as(layer.blob));
   }
   RAFS_TRY(boot_file->commit());
+  if (outputs.keep_memory) {
+    result.memory = std::move(image);
+  }
   return result;
 }
 

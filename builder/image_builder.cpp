@@ -346,6 +346,9 @@ Result<LayerReport> ImageBuilder::add_layer(Source& source, const LayerOutputs& 
     order = region_order(layer, m_prefetch, listed);
   }
   RAFS_TRY(writer.close(order, listed));
+  if (outputs.defer_commit && writer.stats().chunks_stored > 0) {
+    blob_file.sync_in_background(); // while the bootstrap is made
+  }
   report.warnings = source.take_warnings();
   report.bytes_in = source.bytes_read();
   report.blob_stats = writer.stats();

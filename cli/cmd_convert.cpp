@@ -23,6 +23,7 @@
 #include "cli/commands.hpp"
 #include "cli/convert_target.hpp"
 #include "cli/json_file.hpp"
+#include "cli/leave_to_exit.hpp"
 #include "cli/registry_flags.hpp"
 #include "format/bootstrap.hpp"
 #include "format/file.hpp"
@@ -136,7 +137,8 @@ int run_convert(const ConvertOptions& o) {
     return report(image.error());
   }
   const builder::OciImage& src = **image;
-  builder::ImageBuilder builder(*options, read_prefetch_list(*options));
+  auto memory = std::make_shared<builder::ImageBuilder>(*options, read_prefetch_list(*options));
+  builder::ImageBuilder& builder = *memory;
   if (!dict->empty()) {
     auto d = v5::Bootstrap::open(*dict);
     if (!d) {
@@ -250,6 +252,7 @@ int run_convert(const ConvertOptions& o) {
   if (!finished) {
     return report(finished.error());
   }
+  leave_to_exit(std::move(memory));
   std::printf("image: %s (manifest %s, %zu data blobs)\n", target->display().c_str(),
               written->manifest_digest.c_str(), built->blobs.size());
   if (!finished->empty()) {

@@ -18,6 +18,7 @@
 #include "cli/build_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_file.hpp"
+#include "cli/leave_to_exit.hpp"
 #include "format/file.hpp"
 #include "format/layout.hpp"
 
@@ -111,6 +112,7 @@ int run_create(const CreateOptions& o) {
                                 ? std::filesystem::path(o.build.chunk_dict_blobs)
                                 : std::filesystem::path(*dict).parent_path();
   builder::BuildOutputs out{o.bootstrap, o.blob_dir, o.blob, progress_printer(o.source)};
+  out.keep_memory = true;
   auto result = builder::build(**source, *options, out, extras);
   if (out.progress) {
     std::fprintf(stderr, "\n");
@@ -118,6 +120,7 @@ int run_create(const CreateOptions& o) {
   if (!result) {
     return report(result.error());
   }
+  leave_to_exit(std::move(result->memory));
   print_warnings(result->warnings);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto& stats = result->blob_stats;

@@ -137,11 +137,15 @@ Result<AtomicFile> AtomicFile::create(const std::filesystem::path& final_path) {
 
 AtomicFile::AtomicFile(AtomicFile&& o) noexcept
     : m_fd(std::move(o.m_fd)), m_temp(std::move(o.m_temp)), m_final(std::move(o.m_final)),
-      m_committed(std::exchange(o.m_committed, true)), m_written(o.m_written), m_kicked(o.m_kicked) {
+      m_committed(std::exchange(o.m_committed, true)), m_written(o.m_written), m_kicked(o.m_kicked),
+      m_synced(o.m_synced), m_sync(std::move(o.m_sync)) {
   o.m_temp.clear();
 }
 
 AtomicFile::~AtomicFile() {
+  if (m_sync.valid()) {
+    m_sync.wait(); // its descriptor stays open until it is done
+  }
   if (!m_committed && !m_temp.empty()) {
     m_fd.reset();
     ::unlink(m_temp.c_str());
@@ -175,8 +179,24 @@ Result<void> AtomicFile::commit_as(const std::filesystem::path& final_path) {
   return commit();
 }
 
+void AtomicFile::sync_in_background() {
+  if (m_sync.valid()) {
+    return;
+  }
+  m_synced = m_written;
+  m_sync = std::async(std::launch::async, [fd = m_fd.get()] { return ::fsync(fd) == 0 ? 0 : errno; });
+}
+
 Result<void> AtomicFile::commit() {
-  if (::fsync(m_fd.get()) != 0) {
+  bool synced = false;
+  if (m_sync.valid()) {
+    if (const int err = m_sync.get(); err != 0) {
+      errno = err;
+      return sys_error("fsync " + m_final.string());
+    }
+    synced = m_synced == m_written;
+  }
+  if (!synced && ::fsync(m_fd.get()) != 0) {
     return sys_error("fsync " + m_final.string());
   }
   if (::close(m_fd.release()) != 0) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,10 @@ public:
   // Appends. Every 8 MiB, writeback of what was written is started in the
   // background (sync_file_range), so commit()'s fsync finds little left.
   [[nodiscard]] Result<void> write(Bytes data);
+  // Starts the fsync of what is written so far on a thread of its own, for
+  // a caller with other work to do before commit(), which waits for it
+  // (and syncs again only if more was written since).
+  void sync_in_background();
   [[nodiscard]] Result<void> commit();
   // Commits under another name (e.g. a blob named by its digest, known only
   // once everything is written).
@@ -92,6 +97,8 @@ private:
   bool m_committed = false;
   std::uint64_t m_written = 0; // bytes written so far
   std::uint64_t m_kicked = 0;  // writeback started up to here
+  std::uint64_t m_synced = 0;  // sync_in_background() covers up to here
+  std::future<int> m_sync;     // sync_in_background()'s errno, 0 on success
 };
 
 } // namespace rafs
