@@ -64,7 +64,7 @@ std::uint64_t dir_size(const Node& n) {
   return sum == 0 ? 4096 : (sum + 4095) / 4096 * 4096;
 }
 
-// The digest of every inode in [begin, end) but directories, side by side
+// The digest of each of `inodes` but directories, side by side
 // (digest_many): a regular file's input is its chunks' digests one after
 // another, a symlink's its target, anything else's nothing.
 void leaf_digests(std::span<v5::InodeSpec> inodes, DigestAlgo algo) {

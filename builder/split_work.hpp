@@ -11,9 +11,9 @@ namespace rafs::builder {
 // Calls fn(begin, end) on up to `threads` contiguous ranges covering [0, n),
 // the first on the calling thread, the others on threads of their own, and
 // returns when all are done. Ranges shorter than `min_range` are not worth a
-// thread: fewer, longer ranges are used. What fn computes for an index must
-// not depend on its range (so the result is the same for every thread
-// count); fn must not throw.
+// thread: fewer, longer ranges are used. The calls run at the same time;
+// what fn computes for an index must not depend on its range (so the result
+// is the same for every thread count); fn must not throw.
 template <typename Fn>
 void split_work(std::size_t n, unsigned threads, std::size_t min_range, Fn&& fn) {
   const std::size_t most = std::max<std::size_t>(1, n / std::max<std::size_t>(1, min_range));
