@@ -188,7 +188,9 @@ Result<void> ChunkCache::store(std::uint32_t blob, std::uint32_t slot, Bytes dat
     std::lock_guard pending_lock(b.pending_mutex);
     b.pending.push_back(slot);
   }
-  if (++m_pending >= m_options.commit_batch) {
+  // The flusher sleeps while nothing is pending: the first claim wakes it
+  // (then it commits at the interval), a full batch at once.
+  if (const std::size_t n = ++m_pending; n == 1 || n >= m_options.commit_batch) {
     m_cv.notify_one();
   }
   return {};
@@ -254,9 +256,11 @@ void ChunkCache::commit() {
 void ChunkCache::flusher() {
   std::unique_lock lock(m_mutex);
   while (!m_stop) {
+    m_cv.wait(lock, [&] { return m_stop || m_pending > 0; }); // idle: no timer
     m_cv.wait_for(lock, m_options.commit_interval,
                   [&] { return m_stop || m_pending >= m_options.commit_batch; });
     m_pending = 0;
+    m_passes.fetch_add(1, std::memory_order_relaxed);
     lock.unlock();
     commit();
     lock.lock();

@@ -12,8 +12,9 @@
 //
 // store() writes the data and makes the chunk readable at once (readers
 // pread the page cache); a flusher thread then commits in groups (every
-// `commit_batch` chunks or `commit_interval`): fdatasync of the data file,
-// then the record claims. close() commits what is pending and syncs the
+// `commit_batch` chunks, or `commit_interval` after the first uncommitted
+// one; with nothing stored it sleeps): fdatasync of the data file, then the
+// record claims. close() commits what is pending and syncs the
 // records. A blob whose cache cannot be opened or written (in use by another
 // process, I/O error) runs uncached, with one log line; the store goes on.
 //
@@ -77,6 +78,8 @@ public:
 
   // Present chunks of a blob (tests and stats).
   std::uint64_t present_count(std::uint32_t blob) const;
+  // The flusher's passes so far: it wakes only once something was stored.
+  std::uint64_t flusher_passes() const noexcept { return m_passes.load(std::memory_order_relaxed); }
 
   struct Blob; // one blob's files and state (chunk_cache.cpp)
 
@@ -93,6 +96,7 @@ private:
   std::size_t m_pending = 0;
   bool m_stop = false;
   bool m_closed = false;
+  std::atomic<std::uint64_t> m_passes{0};
   std::thread m_flusher;
 };
 

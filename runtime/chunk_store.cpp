@@ -108,6 +108,7 @@ public:
     s.chunks_fetched = m_counters.chunks_fetched.load();
     s.bad_chunks = m_counters.bad_chunks.load();
     s.prefetch_chunks = m_counters.prefetch_chunks.load();
+    s.cache_flushes = m_cache ? m_cache->flusher_passes() : 0;
     s.prefetch_done = !m_prefetcher || m_prefetcher->done();
     if (const net::RegistryCounters* r = m_backend->registry_counters()) {
       s.registry_requests = r->requests.load();

@@ -40,6 +40,7 @@ struct StoreStats {
   std::uint64_t chunks_fetched = 0; // chunks brought in from the backend
   std::uint64_t bad_chunks = 0;     // chunks that failed (distinct)
   std::uint64_t prefetch_chunks = 0;
+  std::uint64_t cache_flushes = 0;  // the cache flusher's passes (none while idle)
   bool prefetch_done = false;       // the prefetch workers have finished (or none ran)
   // The registry backend's HTTP traffic (zero for local blobs).
   std::uint64_t registry_requests = 0;

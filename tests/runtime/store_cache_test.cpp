@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "store_fixture.hpp"
 
@@ -70,6 +71,35 @@ TEST_SUITE("runtime::ChunkStore cache") {
     CHECK(store->stats().backend_reads == 0);
     CHECK(store->stats().chunks_fetched == 0);
     CHECK(store->stats().cache_hits > 0);
+  }
+
+  TEST_CASE("the cache flusher sleeps while nothing is stored, and records a lone chunk within the interval") {
+    StoreImage img = build_image({sample_layer(7)});
+    RuntimeConfig config = config_for(img, true);
+    runtime::StoreOptions options;
+    options.commit_batch = 64;
+    options.commit_interval = std::chrono::milliseconds(20);
+    TestBackend* backend = nullptr;
+    auto store = open_test_store(img, config, backend, options);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // ten intervals, nothing stored
+    CHECK(store->stats().cache_flushes == 0);
+    std::vector<std::uint8_t> byte(1);
+    REQUIRE(store->read_file(img.index("/d/e/small"), 0, byte)); // one chunk: far from a batch
+    CHECK(store->stats().chunks_fetched == 1);
+    const fs::path record = record_file(config.cache_dir, img.boot->blobs().front().id);
+    auto claims = [&] {
+      std::error_code ec;
+      const auto size = fs::file_size(record, ec);
+      return !ec && size > 104 ? (size - 104) / 8 : 0;
+    };
+    for (int i = 0; i < 1000 && claims() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(claims() == 1);
+    const std::uint64_t passes = store->stats().cache_flushes;
+    CHECK(passes >= 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // idle again
+    CHECK(store->stats().cache_flushes == passes);
   }
 
   TEST_CASE("torn or garbage entries at the end of the record are ignored, valid claims kept") {
