@@ -30,7 +30,13 @@ WakeSpinner::~WakeSpinner() {
 }
 
 void WakeSpinner::touch() noexcept {
-  m_last.store(monotonic_ns());
+  const std::int64_t now = monotonic_ns();
+  // A touch after the last one's window begins a spin period (counted here,
+  // not when the spinner's thread next runs: at nice 19 on a busy CPU that
+  // may be after the window).
+  if (now - m_last.exchange(now) > m_window_ns) {
+    m_periods.fetch_add(1, std::memory_order_relaxed);
+  }
   // Pairs with run(): it sets m_sleeping, then reads m_last again before it
   // waits, so either it sees this touch or this sees it sleeping.
   if (m_sleeping.load()) {
@@ -44,19 +50,16 @@ void WakeSpinner::run() {
   // daemon's own workers) preempts the spinner at once.
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
   (void)::pthread_setname_np(::pthread_self(), "rafs-spin");
-  bool spinning = false;
+  // Awake from here on until it waits: a touch before this thread first
+  // ran (m_sleeping starts true) leaves it spinning, not "asleep".
+  m_sleeping.store(false);
   while (!m_stop.load(std::memory_order_relaxed)) {
     if (monotonic_ns() - m_last.load() <= m_window_ns) {
-      if (!spinning) {
-        spinning = true;
-        m_periods.fetch_add(1, std::memory_order_relaxed);
-      }
       for (int i = 0; i < 64; ++i) {
         RAFS_CPU_RELAX();
       }
       continue;
     }
-    spinning = false;
     const std::uint32_t generation = m_generation.load();
     m_sleeping.store(true);
     if (monotonic_ns() - m_last.load() > m_window_ns && !m_stop.load()) {

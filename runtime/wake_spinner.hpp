@@ -38,7 +38,7 @@ public:
   void touch() noexcept;
   // Whether the spinner's thread is asleep (waiting for a touch).
   bool sleeping() const noexcept { return m_sleeping.load(); }
-  // Spin periods begun: touches that found the spinner idle (or asleep).
+  // Spin periods begun: touches that came after the last one's window.
   std::uint64_t periods() const noexcept { return m_periods.load(std::memory_order_relaxed); }
 
 private:
