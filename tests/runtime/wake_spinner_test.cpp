@@ -19,6 +19,7 @@ using namespace std::chrono_literals;
 TEST_SUITE("runtime::wake_spinner") {
   TEST_CASE("untouched, the spinner sleeps and begins no spin period") {
     WakeSpinner s(1000ms);
+    CHECK(wait_until([&] { return s.sleeping(); })); // its thread may start late
     std::this_thread::sleep_for(50ms);
     CHECK(s.sleeping());
     CHECK(s.periods() == 0);
